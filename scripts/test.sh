@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything the tests need into .venv and runs the whole suite:
+# pytest, mypy --strict on src/, and ruff. Safe to run again (reuses .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+# shellcheck disable=SC1091
+. .venv/bin/activate
+# torch first, pinned: any other version pulls gigabytes of CUDA packages.
+pip install --quiet torch==2.13.0
+pip install --quiet -c constraints.txt -e '.[dev]'
+
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+python -m pytest -n 2 "$@"
+mypy --strict src
+ruff check src tests benchmarks
+ruff format --check src tests benchmarks

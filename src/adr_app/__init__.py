@@ -1,0 +1,1 @@
+"""The application: Hydra entrypoint, rl_games wiring, embedded task, CLI tools."""

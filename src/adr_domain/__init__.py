@@ -1,0 +1,38 @@
+"""Pure, vectorized Automatic Domain Randomization (ADR).
+
+Imports torch, pydantic, attrs and the standard library only: no file IO, no
+simulator, no training framework, no global random state.
+"""
+
+from adr_domain.config import ADRConfig, ADRParamConfig
+from adr_domain.engine import ADREngine, EnvIds
+from adr_domain.errors import ConfigError, IncompatibleStateError, SchemaVersionError, StateError
+from adr_domain.params import ParamTable
+from adr_domain.report import UpdateReport
+from adr_domain.state import SCHEMA_VERSION, EngineState, migrate_engine_state
+from adr_domain.steps import Direction, step_bound
+from adr_domain.types import Bound, Boundary, DeltaStyle, ParamType, QueuePolicy, WorkerType
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ADRConfig",
+    "ADREngine",
+    "ADRParamConfig",
+    "Bound",
+    "Boundary",
+    "ConfigError",
+    "DeltaStyle",
+    "Direction",
+    "EngineState",
+    "EnvIds",
+    "IncompatibleStateError",
+    "ParamTable",
+    "ParamType",
+    "QueuePolicy",
+    "SchemaVersionError",
+    "StateError",
+    "UpdateReport",
+    "WorkerType",
+    "migrate_engine_state",
+    "step_bound",
+]

@@ -1,0 +1,247 @@
+"""Validated ADR configuration.
+
+:class:`ADRConfig` accepts the ``task.adr`` block of IsaacGymEnvs'
+``AllegroHandDextremeADR.yaml`` unchanged (see ``cfg/adr/dextreme.yaml``) plus
+a few options of this project (``queue_policy``, ``validate_inputs``). Config
+is read once and never mutated: runtime state lives in the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from adr_domain.errors import ConfigError
+from adr_domain.types import DeltaStyle, ParamType, QueuePolicy
+
+__all__ = ["ADRConfig", "ADRParamConfig", "to_plain"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+def _is_integer(value: float | None) -> bool:
+    return value is None or (math.isfinite(value) and float(value).is_integer())
+
+
+class ADRParamConfig(BaseModel):
+    """One ADR parameter (an entry of ``adr.params``).
+
+    Attributes:
+        init_range: ``[lo, hi]`` at the start of training; ranges never shrink
+            inside it.
+        limits: ``[lo, hi]`` that ranges never grow past; a missing entry or
+            ``null`` means unbounded on that side. Default: unbounded.
+        delta: step by which a bound moves (``>= 0``; ``0`` disables the
+            parameter for ADR and for the NPD metric).
+        delta_style: ``additive`` (default) or ``multiplicative`` (``delta > 1``).
+        type: ``uniform`` (default) or ``categorical`` (integer values; its
+            ranges, limits and delta must be integers).
+        range_path: dotted path of this parameter's ``range`` inside the
+            built-in domain-randomization dict (e.g.
+            ``actor_params.hand.dof_properties.damping.range``). Parameters with
+            a ``range_path`` are applied by the simulator adapter; the others
+            are *tensor parameters* whose per-env values the engine samples.
+    """
+
+    model_config = _FROZEN
+
+    init_range: tuple[float, float]
+    limits: tuple[float | None, float | None] = (None, None)
+    delta: float
+    delta_style: DeltaStyle = DeltaStyle.ADDITIVE
+    type: ParamType = ParamType.UNIFORM
+    range_path: str | None = None
+
+    @field_validator("init_range")
+    @classmethod
+    def _init_range_ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        lo, hi = value
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"init_range must be finite, got [{lo}, {hi}]")
+        if lo > hi:
+            raise ValueError(f"init_range lower bound {lo} is above its upper bound {hi}")
+        return value
+
+    @field_validator("limits")
+    @classmethod
+    def _limits_ordered(
+        cls, value: tuple[float | None, float | None]
+    ) -> tuple[float | None, float | None]:
+        lo, hi = value
+        for side, v in (("lower", lo), ("upper", hi)):
+            if v is not None and math.isnan(v):
+                raise ValueError(f"limits {side} bound is NaN")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"limits lower bound {lo} is above its upper bound {hi}")
+        return value
+
+    @field_validator("delta")
+    @classmethod
+    def _delta_non_negative(cls, value: float) -> float:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"delta must be a finite number >= 0, got {value}")
+        return value
+
+    @field_validator("range_path")
+    @classmethod
+    def _range_path_well_formed(cls, value: str | None) -> str | None:
+        if value is not None and (not value or any(not part for part in value.split("."))):
+            raise ValueError(f"range_path must be a dotted path like 'a.b.range', got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ADRParamConfig:
+        lo, hi = self.init_range
+        lim_lo, lim_hi = self.limits
+        if lim_lo is not None and lo < lim_lo:
+            raise ValueError(f"init_range [{lo}, {hi}] starts below limits lower bound {lim_lo}")
+        if lim_hi is not None and hi > lim_hi:
+            raise ValueError(f"init_range [{lo}, {hi}] ends above limits upper bound {lim_hi}")
+        if self.delta_style is DeltaStyle.MULTIPLICATIVE:
+            if self.delta <= 1.0:
+                raise ValueError(
+                    f"delta must be > 1 with delta_style multiplicative, got {self.delta}"
+                )
+            if lo <= 0.0:
+                raise ValueError(
+                    f"delta_style multiplicative needs a positive init_range, got [{lo}, {hi}]"
+                )
+        if self.type is ParamType.CATEGORICAL:
+            if not (_is_integer(lo) and _is_integer(hi)):
+                raise ValueError(f"categorical init_range must hold integers, got [{lo}, {hi}]")
+            if not all(v is None or math.isinf(v) or _is_integer(v) for v in self.limits):
+                raise ValueError(f"categorical limits must be integers, got [{lim_lo}, {lim_hi}]")
+            if self.delta_style is not DeltaStyle.ADDITIVE or not _is_integer(self.delta):
+                raise ValueError(
+                    "categorical parameters need an additive integer delta, got "
+                    f"{self.delta_style.value} {self.delta}"
+                )
+        return self
+
+    @property
+    def is_tensor(self) -> bool:
+        """True for parameters sampled per env by the engine (no ``range_path``)."""
+        return self.range_path is None
+
+
+class ADRConfig(BaseModel):
+    """The ``task.adr`` block.
+
+    Attributes:
+        use_adr: whether the task uses ADR at all (read by adapters). Default True.
+        update_adr_ranges: False freezes ranges (evaluation): finishing envs
+            become rollout workers and no results are recorded. Default True.
+        clear_other_queues: when a bound moves, clear every queue and
+            reassign every boundary worker (only one parameter moves per
+            update). Default False.
+        adr_extended_boundary_sample: boundary workers play at the next limit
+            (one delta beyond the bound) instead of at the bound. Default False.
+        worker_adr_boundary_fraction: share of recycled envs that become
+            boundary workers, in ``[0, 1]``. Default 0.4. (IsaacGymEnvs' code
+            assigns this share to rollout workers instead; see README.)
+        adr_queue_threshold_length: results a boundary queue needs before its
+            bound may move (``> 0``). Default 256.
+        adr_objective_threshold_low: a full queue whose mean is below this
+            moves its bound inwards.
+        adr_objective_threshold_high: a full queue whose mean is above this
+            moves its bound outwards.
+        adr_rollout_perf_alpha: EMA factor of the rollout-performance metric, in
+            ``[0, 1]``. Default 0.99.
+        adr_load_from_checkpoint: restore ranges, next limits and queues from a
+            checkpoint (False: start them fresh from ``init_range``). Default True.
+        queue_policy: ``sliding`` (default, IsaacGymEnvs) or
+            ``clear_on_decision`` (OpenAI Algorithm 1).
+        validate_inputs: check objective values and env ids of every update
+            (one device-to-host sync per call); False keeps updates sync-free
+            and ignores invalid entries instead. Default True.
+        params: the parameters, by name, in a fixed order (at least one).
+    """
+
+    model_config = _FROZEN
+
+    use_adr: bool = True
+    update_adr_ranges: bool = True
+    clear_other_queues: bool = False
+    adr_extended_boundary_sample: bool = False
+    worker_adr_boundary_fraction: float = Field(default=0.4, ge=0.0, le=1.0)
+    adr_queue_threshold_length: int = Field(default=256, gt=0)
+    adr_objective_threshold_low: float
+    adr_objective_threshold_high: float
+    adr_rollout_perf_alpha: float = Field(default=0.99, ge=0.0, le=1.0)
+    adr_load_from_checkpoint: bool = True
+    queue_policy: QueuePolicy = QueuePolicy.SLIDING
+    validate_inputs: bool = True
+    params: dict[str, ADRParamConfig]
+
+    @field_validator("params")
+    @classmethod
+    def _params_not_empty(cls, value: dict[str, ADRParamConfig]) -> dict[str, ADRParamConfig]:
+        if not value:
+            raise ValueError("at least one ADR parameter is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> ADRConfig:
+        low, high = self.adr_objective_threshold_low, self.adr_objective_threshold_high
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(f"objective thresholds must be finite, got low={low}, high={high}")
+        if low > high:
+            raise ValueError(
+                f"adr_objective_threshold_low ({low}) is above "
+                f"adr_objective_threshold_high ({high})"
+            )
+        return self
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """Parameter names in config order (index ``n`` of modes ``2n``/``2n+1``)."""
+        return tuple(self.params)
+
+    @classmethod
+    def from_mapping(
+        cls, mapping: ADRConfig | Mapping[str, Any], *, where: str = "adr"
+    ) -> ADRConfig:
+        """Validate a ``task.adr`` mapping (plain dict, OmegaConf node, ...).
+
+        Args:
+            mapping: the ``adr`` block.
+            where: prefix used in error messages.
+
+        Raises:
+            ConfigError: listing every invalid field as ``where.path: problem``.
+        """
+        if isinstance(mapping, ADRConfig):
+            return mapping
+        if not isinstance(mapping, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
+        try:
+            return cls.model_validate(to_plain(mapping))
+        except ValidationError as exc:
+            raise ConfigError(_format_errors(exc, where)) from None
+
+
+def to_plain(value: Any) -> Any:
+    """Recursively turn mappings and sequences (OmegaConf nodes too) into dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _format_errors(exc: ValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in (where, *err["loc"]))
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif "input" in err and err["type"] not in ("missing",):
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{loc}: {msg}")
+    return "invalid ADR config:\n  " + "\n  ".join(lines)

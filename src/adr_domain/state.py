@@ -1,0 +1,95 @@
+"""The engine's serializable state: schema, version and migrations.
+
+A state dict holds only CPU tensors, ``int``/``float``/``bool``/``str`` and
+lists/dicts of them, so it loads with ``torch.load(weights_only=True)`` and
+maps one-to-one onto HDF5 groups, datasets and attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
+
+import torch
+
+from adr_domain.errors import SchemaVersionError, StateError
+
+__all__ = ["SCHEMA_VERSION", "EngineState", "migrate_engine_state"]
+
+SCHEMA_VERSION = 1
+"""Version of :class:`EngineState` written by this code."""
+
+
+class EngineState(TypedDict):
+    """Complete state of an :class:`~adr_domain.engine.ADREngine` (schema 1).
+
+    ``P`` parameters, ``N`` envs, queue length ``L``; queue ``q = 2n + b`` is
+    bound ``b`` (0 low, 1 high) of parameter ``n``.
+    """
+
+    schema_version: int
+    param_set_hash: str
+    param_names: list[str]
+    param_types: list[str]
+    param_kinds: list[str]
+    num_envs: int
+    queue_length: int
+    bounds: torch.Tensor
+    """``(P, 2)`` float64 current ranges."""
+    next_limits: torch.Tensor
+    """``(P, 2)`` float64 one step beyond each bound."""
+    queue_values: torch.Tensor
+    """``(2P, L)`` float64 boundary results, oldest first, zero past the length."""
+    queue_lengths: torch.Tensor
+    """``(2P,)`` int64 number of results in each queue."""
+    worker_types: torch.Tensor
+    """``(N,)`` int64 :class:`~adr_domain.types.WorkerType` of each env."""
+    adr_modes: torch.Tensor
+    """``(N,)`` int64 queue each boundary worker evaluates."""
+    tensor_values: dict[str, torch.Tensor]
+    """Per tensor parameter: ``(N,)`` float32 (uniform) or int64 (categorical)."""
+    rollout_perf: float
+    rollout_perf_valid: bool
+    step: int
+    rng: dict[str, torch.Tensor]
+    """``torch.Generator`` states (uint8) by stream name."""
+
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+# version N -> function turning a version-N state into version N+1. Each is a
+# pure function of its input; see ``migrate_engine_state``.
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def migrate_engine_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Bring a state dict to :data:`SCHEMA_VERSION`, applying migrations in order.
+
+    Raises:
+        SchemaVersionError: the version is missing, newer than this code, or
+            has no migration path.
+        StateError: ``state`` is not a mapping.
+    """
+    if not isinstance(state, Mapping):
+        raise StateError(f"ADR engine state must be a mapping, got {type(state).__name__}")
+    version = state.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SchemaVersionError(
+            f"ADR engine state has no integer schema_version (got {version!r})"
+        )
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"ADR engine state has schema_version {version}, newer than this code "
+            f"(reads up to {SCHEMA_VERSION}); upgrade the package"
+        )
+    out = dict(state)
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise SchemaVersionError(
+                f"ADR engine state has schema_version {version}; no migration to "
+                f"{SCHEMA_VERSION} exists"
+            )
+        out = step(out)
+        version = out["schema_version"]
+    return out

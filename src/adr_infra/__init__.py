@@ -1,0 +1,1 @@
+"""Persistence of training state: checkpoint stores, run layout, atomic IO."""

@@ -1,0 +1,86 @@
+"""Each layer imports only the layers below it and its allowed third-party packages."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+LAYERS = ["adr_domain", "adr_infra", "adr_isaac", "adr_app"]
+# Third-party packages each layer may import (besides the standard library
+# and the layers below it).
+ALLOWED = {
+    "adr_domain": {"torch", "pydantic", "attrs"},
+    "adr_infra": {"torch", "pydantic", "attrs", "h5py", "numpy"},
+    "adr_isaac": {"torch", "pydantic", "attrs", "numpy", "isaacgym", "isaacgymenvs"},
+    "adr_app": None,  # the outermost layer may import anything
+}
+FORBIDDEN_IN_DOMAIN = {"h5py", "hydra", "omegaconf", "rl_games", "isaacgym", "isaacgymenvs", "numpy"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _stdlib() -> set[str]:
+    import sys
+
+    return set(sys.stdlib_module_names) | {"__future__"}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_layer_imports_only_lower_layers_and_allowed_packages(layer: str) -> None:
+    """No module of a layer imports an outer layer or an unlisted third-party package."""
+    index = LAYERS.index(layer)
+    lower = set(LAYERS[: index + 1])
+    outer = set(LAYERS[index + 1 :])
+    allowed = ALLOWED[layer]
+    stdlib = _stdlib()
+    files = sorted((SRC / layer).rglob("*.py"))
+    assert files, f"no modules found in {layer}"
+    for path in files:
+        for name in _imports(path):
+            assert name not in outer, f"{path.relative_to(SRC)} imports outer layer {name}"
+            if allowed is None or name in stdlib or name in lower:
+                continue
+            assert name in allowed, f"{path.relative_to(SRC)} imports {name}, not allowed in {layer}"
+
+
+def test_domain_never_touches_io_frameworks_or_global_randomness() -> None:
+    """adr_domain imports no h5py/hydra/rl_games/isaacgym and never uses random or print."""
+    for path in sorted((SRC / "adr_domain").rglob("*.py")):
+        names = _imports(path)
+        assert not names & FORBIDDEN_IN_DOMAIN, f"{path.name} imports {names & FORBIDDEN_IN_DOMAIN}"
+        assert "random" not in names, f"{path.name} imports the global random module"
+        tree = ast.parse(path.read_text())
+        calls = {
+            node.func.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert "print" not in calls, f"{path.name} calls print"
+        assert "open" not in calls, f"{path.name} opens files"
+
+
+def test_domain_draws_random_numbers_only_from_its_own_generators() -> None:
+    """Every torch random call in adr_domain passes generator= (never the global RNG)."""
+    random_fns = {"rand", "randn", "randint", "randperm", "bernoulli", "multinomial", "normal"}
+    for path in sorted((SRC / "adr_domain").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in random_fns
+            ):
+                keywords = {k.arg for k in node.keywords}
+                assert "generator" in keywords, f"{path.name}:{node.lineno} draws without generator="
