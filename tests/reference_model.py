@@ -41,7 +41,9 @@ class ReferenceADR:
             spec["range"] = list(spec["init_range"])
             spec["next_limits"] = [None, None]
         self.length = adr_cfg["adr_queue_threshold_length"]
-        self.queues: list[deque[float]] = [deque(maxlen=self.length) for _ in range(2 * len(self.names))]
+        self.queues: list[deque[float]] = [
+            deque(maxlen=self.length) for _ in range(2 * len(self.names))
+        ]
         self.worker_types = [ROLLOUT] * num_envs
         self.modes = [0] * num_envs
         self.low = adr_cfg["adr_objective_threshold_low"]
@@ -52,8 +54,16 @@ class ReferenceADR:
         for n, name in enumerate(self.names):
             spec = self.specs[name]
             low_idx, high_idx = 2 * n, 2 * n + 1
-            workers_low = [i for i in range(self.num_envs) if self.worker_types[i] == BOUNDARY and self.modes[i] == low_idx]
-            workers_high = [i for i in range(self.num_envs) if self.worker_types[i] == BOUNDARY and self.modes[i] == high_idx]
+            workers_low = [
+                i
+                for i in range(self.num_envs)
+                if self.worker_types[i] == BOUNDARY and self.modes[i] == low_idx
+            ]
+            workers_high = [
+                i
+                for i in range(self.num_envs)
+                if self.worker_types[i] == BOUNDARY and self.modes[i] == high_idx
+            ]
             self.queues[low_idx].extend(objective[i] for i in workers_low if i in done)
             self.queues[high_idx].extend(objective[i] for i in workers_high if i in done)
             low_q, high_q = self.queues[low_idx], self.queues[high_idx]

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import dextreme_adr_cfg, small_cfg
-from reference_model import ReferenceADR
 
 from adr_domain import ADREngine
+from conftest import dextreme_adr_cfg, small_cfg
+from reference_model import ReferenceADR
 
 
 def _run_against_reference(cfg: dict[str, Any], num_envs: int, updates: int, seed: int) -> int:
@@ -33,7 +33,9 @@ def _run_against_reference(cfg: dict[str, Any], num_envs: int, updates: int, see
         shuffled = list(done)
         rng.shuffle(shuffled)  # the engine must not depend on id order
         good = rng.random() < 0.5
-        objective = [float(rng.randrange(10, 31) if good else rng.randrange(0, 12)) for _ in range(num_envs)]
+        objective = [
+            float(rng.randrange(10, 31) if good else rng.randrange(0, 12)) for _ in range(num_envs)
+        ]
 
         before = engine.bounds.clone()
         engine.update(torch.tensor(shuffled, dtype=torch.long), torch.tensor(objective))
@@ -47,13 +49,15 @@ def _run_against_reference(cfg: dict[str, Any], num_envs: int, updates: int, see
                 q = 2 * n + b
                 assert engine.queue_contents(n, b).tolist() == list(model.queues[q]), (name, b)
         not_done = [i for i in range(num_envs) if i not in set(done)]
-        assert [engine.worker_types[i].item() for i in not_done] == [model.worker_types[i] for i in not_done]
+        assert [engine.worker_types[i].item() for i in not_done] == [
+            model.worker_types[i] for i in not_done
+        ]
     return moves
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_small_config_matches_the_reference_update_by_update(seed: int) -> None:
-    """Ranges, next limits, queues and stale-worker conversion equal the model's after every update."""
+    """Ranges, next limits, queues and stale-worker conversion equal the model's each update."""
     moves = _run_against_reference(small_cfg(), num_envs=24, updates=150, seed=seed)
     assert moves > 10
 

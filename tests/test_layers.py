@@ -17,7 +17,15 @@ ALLOWED = {
     "adr_isaac": {"torch", "pydantic", "attrs", "numpy", "isaacgym", "isaacgymenvs"},
     "adr_app": None,  # the outermost layer may import anything
 }
-FORBIDDEN_IN_DOMAIN = {"h5py", "hydra", "omegaconf", "rl_games", "isaacgym", "isaacgymenvs", "numpy"}
+FORBIDDEN_IN_DOMAIN = {
+    "h5py",
+    "hydra",
+    "omegaconf",
+    "rl_games",
+    "isaacgym",
+    "isaacgymenvs",
+    "numpy",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -52,7 +60,9 @@ def test_layer_imports_only_lower_layers_and_allowed_packages(layer: str) -> Non
             assert name not in outer, f"{path.relative_to(SRC)} imports outer layer {name}"
             if allowed is None or name in stdlib or name in lower:
                 continue
-            assert name in allowed, f"{path.relative_to(SRC)} imports {name}, not allowed in {layer}"
+            assert name in allowed, (
+                f"{path.relative_to(SRC)} imports {name}, not allowed in {layer}"
+            )
 
 
 def test_domain_never_touches_io_frameworks_or_global_randomness() -> None:
@@ -83,4 +93,6 @@ def test_domain_draws_random_numbers_only_from_its_own_generators() -> None:
                 and node.func.attr in random_fns
             ):
                 keywords = {k.arg for k in node.keywords}
-                assert "generator" in keywords, f"{path.name}:{node.lineno} draws without generator="
+                assert "generator" in keywords, (
+                    f"{path.name}:{node.lineno} draws without generator="
+                )

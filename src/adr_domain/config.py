@@ -241,7 +241,9 @@ def _format_errors(exc: ValidationError, where: str) -> str:
             msg = msg[len("Value error, ") :]
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        elif "input" in err and err["type"] not in ("missing",):
+        elif err["type"] != "missing" and isinstance(
+            err.get("input"), (str, int, float, bool, type(None))
+        ):
             msg = f"{msg} (got {err['input']!r})"
         lines.append(f"{loc}: {msg}")
     return "invalid ADR config:\n  " + "\n  ".join(lines)

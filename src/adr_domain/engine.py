@@ -95,6 +95,7 @@ class ADREngine:
         self._inward, self._outward = step_tables(self.params)
         self._threshold_low = float(self.cfg.adr_objective_threshold_low)
         self._threshold_high = float(self.cfg.adr_objective_threshold_high)
+        self._threshold_mid = (self._threshold_low + self._threshold_high) / 2
         self._queue_of_code = queue_of_code(Q, dev)
         self._queue_edges = torch.arange(Q + 2, device=dev)
         self._arange_p = torch.arange(P, device=dev)
@@ -205,6 +206,7 @@ class ADREngine:
 
     # ------------------------------------------------------------------ update
 
+    @torch.inference_mode()
     def update(self, done_env_ids: EnvIds, objective: torch.Tensor) -> UpdateReport:
         """Record finished episodes, move bounds, recycle and resample the finished envs.
 
@@ -229,7 +231,8 @@ class ADREngine:
                 only the entries of ``done_env_ids`` are read.
 
         Returns:
-            What happened, as tensors on the engine's device.
+            What happened, as tensors on the engine's device. They are computed
+            under ``torch.inference_mode`` (read-only outside it; clone to edit).
 
         Raises:
             ValueError: naming ``done_env_ids`` or ``objective`` when they have the
@@ -336,7 +339,8 @@ class ADREngine:
         self._qhead.remainder_(L)
         # A result ``back`` places from the end of its group goes ``back``
         # slots before its queue's new head; only the last L of a group fit.
-        back = edges.index_select(0, key + 1) - torch.arange(key.numel(), device=self.device)
+        ends = torch.searchsorted(key, key, right=True)
+        back = ends - torch.arange(key.numel(), device=self.device)
         slot = torch.add((self._qhead.index_select(0, key) - back) % L, key, alpha=L)
         self._qvals.view(-1).index_put_((torch.where(back <= L, slot, Q * L),), obj_d)
         return edges[Q]
@@ -353,8 +357,10 @@ class ADREngine:
         qlen = self._qlen_q
         means = self._qvals_q.sum(1) / qlen.clamp(min=1)
         full = qlen >= self.queue_length
-        contract = full & (means < self._threshold_low)
-        decided = contract | (full & (means > self._threshold_high))
+        # Queues that are not full count as in between the thresholds.
+        judged = torch.where(full, means, self._threshold_mid)
+        contract = judged < self._threshold_low
+        decided = contract | (judged > self._threshold_high)
         x = self._bounds_flat
         candidate = torch.where(contract, self._inward.apply(x), self._outward.apply(x))
         changed = decided & ((candidate - x).abs() > CHANGE_TOLERANCE)
@@ -487,6 +493,7 @@ class ADREngine:
         )
         return values
 
+    @torch.inference_mode()
     def sample(self, param_name: str, env_ids: EnvIds | None = None) -> torch.Tensor:
         """Draw new values of one tensor parameter for some envs and store them.
 
@@ -539,6 +546,7 @@ class ADREngine:
         """Live ``(N,)`` value tensors of every tensor parameter, by name."""
         return {name: self.get(name) for name in self.params.tensor_names}
 
+    @torch.inference_mode()
     def recycle(self, env_ids: EnvIds) -> None:
         """Give envs new worker types and modes (values are not resampled).
 

@@ -1,0 +1,106 @@
+"""Cost of one ADR update through ADRCompat (IsaacGymEnvs' adr_update API).
+
+Setting: the 27 DeXtreme parameters (cfg/adr/dextreme.yaml), 2% of envs
+finishing per update, env ids as a tensor, objectives drawn from 0..30 so that
+bounds really move, 1 torch thread. Prints microseconds per update for 1024,
+16384 and 65536 envs, host syncs per update, and how the cost scales with the
+number of parameters (8 vs 64). Figures are compared as ratios within one run:
+the machine is shared and absolute times drift.
+
+Usage: python benchmarks/bench_engine.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from adr_app.profiling import count_host_syncs
+from adr_isaac.compat import ADRCompat
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_MS_16384 = 7.6  # IsaacGymEnvs ADRVecTask.adr_update on this machine (issue #2)
+
+
+def dextreme_cfg(validate: bool) -> dict[str, Any]:
+    with (ROOT / "cfg" / "adr" / "dextreme.yaml").open() as f:
+        cfg: dict[str, Any] = yaml.safe_load(f)
+    cfg["validate_inputs"] = validate
+    return cfg
+
+
+def synthetic_cfg(num_params: int, validate: bool) -> dict[str, Any]:
+    """``num_params`` parameters, half tensor-sampled, half with a range_path."""
+    cfg = dextreme_cfg(validate)
+    params = {}
+    for i in range(num_params):
+        spec: dict[str, Any] = {"init_range": [0.9, 1.1], "limits": [0.0, 5.0], "delta": 0.01}
+        if i % 2:
+            spec["range_path"] = f"actor_params.a{i}.range"
+        params[f"p{i}"] = spec
+    cfg["params"] = params
+    return cfg
+
+
+def time_updates(
+    cfg: dict[str, Any], num_envs: int, iters: int, repeats: int
+) -> tuple[float, float]:
+    """Median microseconds per update, and host syncs per update."""
+    adr = ADRCompat(cfg, num_envs, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    finishing = max(1, num_envs // 50)
+    batches = [torch.randperm(num_envs, generator=gen)[:finishing] for _ in range(64)]
+    objective = torch.randint(0, 31, (num_envs,), generator=gen).float()
+    adr.adr_update(torch.arange(num_envs), objective)  # assign every env, like the first reset
+    for i in range(50):  # warm up
+        adr.adr_update(batches[i % 64], objective)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(iters):
+            adr.adr_update(batches[i % 64], objective)
+        samples.append((time.perf_counter() - start) / iters * 1e6)
+    with count_host_syncs() as syncs:
+        for i in range(10):
+            adr.adr_update(batches[i % 64], objective)
+    return statistics.median(samples), syncs.total / 10
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    iters, repeats = (100, 3) if args.quick else (400, 7)
+
+    print("adr_update through ADRCompat, 27 DeXtreme parameters, 2% of envs finishing")
+    print(f"{'envs':>7} {'inputs':>10} {'us/update':>10} {'syncs/update':>13} {'vs reference':>13}")
+    for num_envs in (1024, 16384, 65536):
+        for validate in (True, False):
+            us, syncs = time_updates(dextreme_cfg(validate), num_envs, iters, repeats)
+            speedup = ""
+            if num_envs == 16384:
+                speedup = f"{REFERENCE_MS_16384 * 1000 / us:.0f}x faster"
+            mode = "checked" if validate else "unchecked"
+            print(f"{num_envs:>7} {mode:>10} {us:>10.1f} {syncs:>13.1f} {speedup:>13}")
+
+    print("\ncost versus number of parameters (16384 envs, unchecked inputs)")
+    costs = {}
+    for num_params in (8, 27, 64):
+        cfg = synthetic_cfg(num_params, validate=False)
+        costs[num_params], _ = time_updates(cfg, 16384, iters, repeats)
+        print(f"{num_params:>4} parameters: {costs[num_params]:8.1f} us/update")
+    print(f"64 vs 8 parameters: {costs[64] / costs[8]:.2f}x (target: within 1.5x)")
+    print(f"(reference: {REFERENCE_MS_16384} ms/update at 16384 envs, measured in issue #2)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
