@@ -194,8 +194,8 @@ def _corrupt(key: str, value: Any) -> dict[str, Any]:
             _corrupt(
                 "rng",
                 {
-                    "assign": torch.zeros(3, dtype=torch.uint8),
-                    "sample": torch.zeros(3, dtype=torch.uint8),
+                    name: torch.zeros(3, dtype=torch.uint8)
+                    for name in ("decide", "assign", "sample")
                 },
             ),
             "invalid generator state",

@@ -7,9 +7,16 @@ simulator, no training framework, no global random state.
 from adr_domain.config import ADRConfig, ADRParamConfig
 from adr_domain.engine import ADREngine, EnvIds
 from adr_domain.errors import ConfigError, IncompatibleStateError, SchemaVersionError, StateError
+from adr_domain.exchange import BoundaryExchange
 from adr_domain.params import ParamTable
 from adr_domain.report import UpdateReport
-from adr_domain.state import SCHEMA_VERSION, EngineState, migrate_engine_state
+from adr_domain.state import (
+    SCHEMA_VERSION,
+    EngineState,
+    merge_engine_state,
+    migrate_engine_state,
+    split_engine_state,
+)
 from adr_domain.steps import Direction, step_bound
 from adr_domain.types import Bound, Boundary, DeltaStyle, ParamType, QueuePolicy, WorkerType
 
@@ -20,6 +27,7 @@ __all__ = [
     "ADRParamConfig",
     "Bound",
     "Boundary",
+    "BoundaryExchange",
     "ConfigError",
     "DeltaStyle",
     "Direction",
@@ -33,6 +41,8 @@ __all__ = [
     "StateError",
     "UpdateReport",
     "WorkerType",
+    "merge_engine_state",
     "migrate_engine_state",
+    "split_engine_state",
     "step_bound",
 ]

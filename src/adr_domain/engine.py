@@ -24,6 +24,7 @@ import torch
 
 from adr_domain.config import ADRConfig
 from adr_domain.errors import IncompatibleStateError, StateError
+from adr_domain.exchange import BoundaryExchange
 from adr_domain.params import ParamTable, describe_param_set_differences
 from adr_domain.report import UpdateReport, nats_per_dimension
 from adr_domain.state import SCHEMA_VERSION, EngineState, migrate_engine_state
@@ -39,8 +40,11 @@ EnvIds = torch.Tensor | Sequence[int] | range
 
 _ROLLOUT = int(WorkerType.ROLLOUT)
 _BOUNDARY = int(WorkerType.BOUNDARY)
-RNG_STREAMS = ("assign", "sample")
-"""The engine's random streams: worker assignment, and parameter sampling."""
+RNG_STREAMS = ("decide", "assign", "sample")
+"""The engine's random streams: decisions shared by every rank of a distributed
+run (which parameter moves with ``clear_other_queues``), and this rank's worker
+assignment and parameter sampling."""
+SHARED_RNG_STREAMS = ("decide",)
 
 
 class ADREngine:
@@ -50,8 +54,14 @@ class ADREngine:
         cfg: validated config (or a ``task.adr`` mapping).
         num_envs: ``N``, number of parallel environments (``> 0``).
         device: device of every state tensor.
-        seed: seed of the engine's own random streams (worker assignment and
-            sampling); the global torch RNG is never used.
+        seed: seed of the engine's own random streams; the global torch RNG
+            is never used. In a distributed run every rank passes the same seed
+            (assignment and sampling streams are derived per rank).
+        exchange: for a distributed run, the collective through which the
+            ranks' engines share every update's boundary results, so that all
+            ranks hold identical ranges, next limits and queues and make
+            identical decisions (worker assignment, per-env values and their
+            random streams stay per rank). None for a single process.
 
     Attributes:
         cfg: the config.
@@ -79,8 +89,12 @@ class ADREngine:
         *,
         device: torch.device | str = "cpu",
         seed: int = 0,
+        exchange: BoundaryExchange | None = None,
     ) -> None:
         self.cfg = ADRConfig.from_mapping(cfg)
+        self._exchange = exchange
+        self.rank = 0 if exchange is None else exchange.rank
+        self.world_size = 1 if exchange is None else exchange.world_size
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self.device = dev = torch.device(device)
@@ -97,7 +111,9 @@ class ADREngine:
         self._threshold_high = float(self.cfg.adr_objective_threshold_high)
         self._threshold_mid = (self._threshold_low + self._threshold_high) / 2
         self._queue_of_code = queue_of_code(Q, dev)
-        self._queue_edges = torch.arange(Q + 2, device=dev)
+        # Group edges: queues 0..Q-1, then Q (rollout workers), Q+1 (ignored).
+        self._queue_edges = torch.arange(Q + 3, device=dev)
+        self._ema_tail = torch.tensor([1.0, 0.0], dtype=torch.float64, device=dev)
         self._arange_p = torch.arange(P, device=dev)
         self._fence_low = torch.full((1,), -1, dtype=torch.long, device=dev)
         self._fence_high = torch.full((1,), N, dtype=torch.long, device=dev)
@@ -113,10 +129,10 @@ class ADREngine:
         self.bounds.copy_(self.params.init)
         self._next_flat.copy_(self._outward.apply(self._bounds_flat))
 
-        # Boundary queues: ring buffers, row Q is trash; _qmeta rows are
-        # lengths and heads (next write position).
-        self._qvals = torch.zeros(Q + 1, L, dtype=torch.float64, device=dev)
-        self._qmeta = torch.zeros(2, Q + 1, dtype=torch.long, device=dev)
+        # Boundary queues: ring buffers, rows Q and Q+1 are trash; _qmeta rows
+        # are lengths and heads (next write position).
+        self._qvals = torch.zeros(Q + 2, L, dtype=torch.float64, device=dev)
+        self._qmeta = torch.zeros(2, Q + 2, dtype=torch.long, device=dev)
         self._qlen, self._qhead = self._qmeta[0], self._qmeta[1]
         self._qvals_q, self._qmeta_q, self._qlen_q = (
             self._qvals[:Q],
@@ -155,6 +171,8 @@ class ADREngine:
 
         self._gens = {name: torch.Generator(device=dev) for name in RNG_STREAMS}
         self.seed(seed)
+        if exchange is not None:
+            self._check_ranks_agree(exchange)
         all_envs = torch.arange(N, device=dev)
         self._resample(all_envs, self._pin_codes(all_envs))
 
@@ -186,9 +204,12 @@ class ADREngine:
         return self._perf
 
     def seed(self, seed: int) -> None:
-        """Reseed the engine's random streams (one derived seed per stream)."""
+        """Reseed the engine's random streams: the shared decision stream from
+        ``seed`` alone, the others from ``seed`` and this rank."""
         for i, name in enumerate(RNG_STREAMS):
-            self._gens[name].manual_seed((int(seed) * len(RNG_STREAMS) + i) % (2**63))
+            rank = 0 if name in SHARED_RNG_STREAMS else self.rank + 1
+            mixed = ((int(seed) * 0x9E3779B1 + rank) * len(RNG_STREAMS) + i) % (2**63)
+            self._gens[name].manual_seed(mixed)
 
     def queue_means(self) -> torch.Tensor:
         """``(P, 2)`` float64 mean of each boundary queue (0 when empty)."""
@@ -263,7 +284,7 @@ class ADREngine:
             record = valid & torch.isfinite(obj_d)
             obj_d = torch.where(record, obj_d, 0.0)
             key = torch.where(
-                record, self._queue_of_code.index_select(0, code.index_select(0, gather)), Q
+                record, self._queue_of_code.index_select(0, code.index_select(0, gather)), Q + 1
             )
         # Sort by (queue, env id): groups each queue's results in ascending
         # env id order, and puts repeated ids side by side.
@@ -278,10 +299,18 @@ class ADREngine:
         safe = gather.index_select(0, order)
         obj_d = obj_d.index_select(0, order)
 
-        recorded = self._record(key.index_select(0, order), obj_d)
-        means, changed, bounds, next_limits, lengths = self._decide()
-        self._convert_stale_boundary_workers(changed, code)
-        perf = self._update_rollout_perf(safe, record, obj_d)
+        key = key.index_select(0, order)
+        if self._exchange is None:
+            recorded = self._record(key, obj_d)
+            means, changed, bounds, next_limits, lengths = self._decide()
+            self._convert_stale_boundary_workers(changed, code)
+            perf = self._update_rollout_perf(safe, record, obj_d)
+        else:
+            keys, values = self._exchange_results(self._exchange, key, obj_d, obj.dtype)
+            recorded, group_sums, group_counts = self._record_gathered(keys, values)
+            means, changed, bounds, next_limits, lengths = self._decide()
+            self._convert_stale_boundary_workers(changed, code)
+            perf = self._blend_rollout_perf(group_sums, group_counts, changed)
         pins = self._recycle_after_update(safe, changed)
         self._resample(safe, pins)
         self.step += 1
@@ -325,8 +354,8 @@ class ADREngine:
         """Append results to their queues (ring buffers).
 
         Args:
-            key: ``(K,)`` sorted queue of each result (``Q``, the trash row, for
-                results that are not recorded).
+            key: ``(K,)`` sorted group of each result (a queue, or ``Q`` /
+                ``Q + 1`` for results that are not recorded).
             obj_d: ``(K,)`` float64 results, each queue's in arrival order.
 
         Returns:
@@ -344,6 +373,108 @@ class ADREngine:
         slot = torch.add((self._qhead.index_select(0, key) - back) % L, key, alpha=L)
         self._qvals.view(-1).index_put_((torch.where(back <= L, slot, Q * L),), obj_d)
         return edges[Q]
+
+    def _exchange_results(
+        self,
+        exchange: BoundaryExchange,
+        key: torch.Tensor,
+        obj_d: torch.Tensor,
+        objective_dtype: torch.dtype,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every rank's sorted (group, result) pairs, padded to ``N`` entries.
+
+        Results travel at the objective's own precision (at least float32, in
+        which the group numbers are exact too), so nothing is rounded.
+
+        Returns:
+            ``(W, N)`` int64 groups (padding: ``Q + 1``) and ``(W, N)`` float64
+            results, row ``r`` from rank ``r``.
+        """
+        dtype = torch.promote_types(objective_dtype, torch.float32)
+        if not dtype.is_floating_point:
+            dtype = torch.float32
+        pad = self.num_envs - key.numel()
+        packed = torch.cat(
+            [torch.stack([key.to(dtype), obj_d.to(dtype)]), self._exchange_pad[:, :pad].to(dtype)],
+            dim=1,
+        )
+        gathered = exchange.all_gather(packed)
+        if gathered.shape != (self.world_size, *packed.shape):
+            raise RuntimeError(
+                f"ADR exchange returned shape {tuple(gathered.shape)}, expected "
+                f"{(self.world_size, *packed.shape)}"
+            )
+        return gathered[:, 0].to(torch.long), gathered[:, 1].to(torch.float64)
+
+    def _record_gathered(
+        self, keys: torch.Tensor, values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Append every rank's results to the queues, rank after rank.
+
+        Args:
+            keys: ``(W, C)`` groups, each row sorted.
+            values: ``(W, C)`` float64 results.
+
+        Returns:
+            ``()`` number of results recorded, and per group ``(Q + 2,)`` the
+            sum and the number of results over all ranks.
+        """
+        Q, L = 2 * self.num_params, self.queue_length
+        W, C = keys.shape
+        edges = torch.searchsorted(keys, self._queue_edges.expand(W, -1).contiguous())
+        counts = edges.diff(dim=1)
+        totals = counts.sum(0)
+        self._qmeta.add_(totals)
+        self._qlen.clamp_(max=L)
+        self._qhead.remainder_(L)
+        # Place in the group: ranks before this one, then position in its own group.
+        before = counts.cumsum(0) - counts
+        pos = torch.arange(C, device=self.device)
+        global_rank = before.gather(1, keys) + pos - edges.gather(1, keys)
+        flat_keys = keys.reshape(-1)
+        back = totals.index_select(0, flat_keys).view(W, C) - global_rank
+        head = self._qhead.index_select(0, flat_keys).view(W, C)
+        slot = torch.add((head - back) % L, keys, alpha=L)
+        self._qvals.view(-1).index_put_(
+            (torch.where(back <= L, slot, Q * L).reshape(-1),), values.reshape(-1)
+        )
+        # Per-group sums from each row's running sum (a fixed summation order,
+        # so every rank computes the same numbers).
+        running = torch.nn.functional.pad(values.cumsum(1), (1, 0))
+        sums = (running.gather(1, edges[:, 1:]) - running.gather(1, edges[:, :-1])).sum(0)
+        return totals[:Q].sum(), sums, totals
+
+    def _blend_rollout_perf(
+        self, group_sums: torch.Tensor, group_counts: torch.Tensor, changed: torch.Tensor
+    ) -> torch.Tensor:
+        """EMA update from per-group totals: rollout workers (group ``Q``) plus
+        the finished boundary workers of queues whose bound moved."""
+        weights = torch.cat([changed.to(torch.float64), self._ema_tail])
+        count = torch.dot(group_counts.to(torch.float64), weights)
+        mean = torch.dot(group_sums, weights) / count.clamp(min=1)
+        has = count > 0
+        perf = torch.addcmul(self._perf, has * self._perf_weight, mean - self._perf)
+        self._perf.copy_(perf)
+        self._perf_weight.masked_fill_(has, 1.0 - self.cfg.adr_rollout_perf_alpha)
+        self._perf_valid |= has
+        return perf
+
+    def _check_ranks_agree(self, exchange: BoundaryExchange) -> None:
+        """Every rank of a distributed run must run the same ADR set-up."""
+        digest = int(self.params.fingerprint()[:15], 16)
+        facts = [self.num_envs, self.queue_length, self.num_params, digest]
+        mine = torch.tensor(facts, dtype=torch.long, device=self.device)
+        everyone = exchange.all_gather(mine).cpu().tolist()
+        names = ("num_envs", "adr_queue_threshold_length", "number of parameters", "parameter set")
+        for what, column in zip(names, zip(*everyone, strict=True), strict=True):
+            if len(set(column)) > 1:
+                per_rank = ", ".join(f"rank {r}: {v}" for r, v in enumerate(column))
+                raise ValueError(
+                    f"ADR engines of a distributed run differ in {what} ({per_rank}); "
+                    "every rank needs the same ADR config and number of envs"
+                )
+        self._exchange_pad = torch.zeros(2, self.num_envs, dtype=torch.float64, device=self.device)
+        self._exchange_pad[0] = 2 * self.num_params + 1  # the ignored group
 
     def _decide(
         self,
@@ -370,7 +501,7 @@ class ADREngine:
             # that would move, moves.
             param_changed = changed.view(-1, 2).any(1)
             priority = torch.rand(
-                self.num_params, generator=self._gens["assign"], device=self.device
+                self.num_params, generator=self._gens["decide"], device=self.device
             )
             chosen = torch.where(param_changed, priority, -1.0).argmax()
             changed &= ((self._arange_p == chosen) & param_changed).repeat_interleave(2)

@@ -14,7 +14,13 @@ import torch
 
 from adr_domain.errors import SchemaVersionError, StateError
 
-__all__ = ["SCHEMA_VERSION", "EngineState", "migrate_engine_state"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "EngineState",
+    "merge_engine_state",
+    "migrate_engine_state",
+    "split_engine_state",
+]
 
 SCHEMA_VERSION = 1
 """Version of :class:`EngineState` written by this code."""
@@ -93,3 +99,65 @@ def migrate_engine_state(state: Mapping[str, Any]) -> dict[str, Any]:
         out = step(out)
         version = out["schema_version"]
     return out
+
+
+SHARED_KEYS = (
+    "schema_version",
+    "param_set_hash",
+    "param_names",
+    "param_types",
+    "param_kinds",
+    "queue_length",
+    "bounds",
+    "next_limits",
+    "queue_values",
+    "queue_lengths",
+    "rollout_perf",
+    "rollout_perf_valid",
+    "step",
+)
+"""Entries every rank of a distributed run holds identically."""
+PER_RANK_KEYS = ("num_envs", "worker_types", "adr_modes", "tensor_values")
+"""Entries of one rank's own envs."""
+SHARED_STREAMS = ("decide",)
+"""Random streams every rank draws identically."""
+
+
+def split_engine_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split an engine state into ``(shared, per_rank)`` parts.
+
+    In a distributed run the shared part is the same on every rank (ranges,
+    next limits, queues, rollout EMA, step, the decision stream), so a
+    checkpoint stores it once, beside each rank's per-rank part (worker
+    assignment, per-env values, assignment and sampling streams).
+
+    Raises:
+        StateError: an entry is missing.
+    """
+    missing = [k for k in (*SHARED_KEYS, *PER_RANK_KEYS, "rng") if k not in state]
+    if missing:
+        raise StateError(f"ADR engine state lacks {', '.join(missing)}")
+    rng = state["rng"]
+    if not isinstance(rng, Mapping):
+        raise StateError("ADR engine state: 'rng' must be a mapping")
+    shared = {k: state[k] for k in SHARED_KEYS}
+    shared["rng"] = {k: v for k, v in rng.items() if k in SHARED_STREAMS}
+    per_rank = {k: state[k] for k in PER_RANK_KEYS}
+    per_rank["rng"] = {k: v for k, v in rng.items() if k not in SHARED_STREAMS}
+    return shared, per_rank
+
+
+def merge_engine_state(shared: Mapping[str, Any], per_rank: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`split_engine_state`.
+
+    Raises:
+        StateError: a part lacks an entry.
+    """
+    missing = [k for k in (*SHARED_KEYS, "rng") if k not in shared]
+    missing += [k for k in (*PER_RANK_KEYS, "rng") if k not in per_rank]
+    if missing:
+        raise StateError(f"ADR engine state parts lack {', '.join(missing)}")
+    state = {k: shared[k] for k in SHARED_KEYS}
+    state.update({k: per_rank[k] for k in PER_RANK_KEYS})
+    state["rng"] = {**dict(shared["rng"]), **dict(per_rank["rng"])}
+    return state

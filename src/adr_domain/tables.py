@@ -78,15 +78,18 @@ def step_tables(params: ParamTable) -> tuple[StepTable, StepTable]:
 
 
 def queue_of_code(num_queues: int, device: torch.device) -> torch.Tensor:
-    """``(3 (Q + 1),)`` int64: the queue an env with a given code reports to.
+    """``(3 (Q + 1),)`` int64: the group a finished env with a given code reports to.
 
-    A boundary worker reports to its mode's queue; every other env (and a
-    boundary worker with the out-of-range mode ``Q``) to ``Q``, the trash row.
+    A boundary worker reports to its mode's queue (``0 .. Q-1``); a rollout
+    worker to group ``Q`` (its result feeds the rollout EMA); a test worker,
+    or a boundary worker with the out-of-range mode ``Q``, to group ``Q + 1``
+    (ignored). Groups ``Q`` and ``Q + 1`` are trash rows of the queue table.
     """
     Q = num_queues
     codes = torch.arange(3 * (Q + 1), device=device)
-    is_boundary = codes // (Q + 1) == int(WorkerType.BOUNDARY)
-    return torch.where(is_boundary, codes % (Q + 1), Q)
+    kind, mode = codes // (Q + 1), codes % (Q + 1)
+    group = torch.where(kind == int(WorkerType.ROLLOUT), Q, Q + 1)
+    return torch.where((kind == int(WorkerType.BOUNDARY)) & (mode < Q), mode, group)
 
 
 @attrs.frozen(eq=False)

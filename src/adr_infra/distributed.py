@@ -1,0 +1,110 @@
+"""``torch.distributed`` adapters: the ADR result exchange and process-group set-up."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["ExchangeError", "TorchDistributedExchange", "init_process_group"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_S = 120.0
+"""How long a collective waits for a silent peer before the run fails."""
+
+
+class ExchangeError(RuntimeError):
+    """A collective with the other ranks failed (a rank died or hung)."""
+
+
+class TorchDistributedExchange:
+    """:class:`~adr_domain.exchange.BoundaryExchange` over a ``torch.distributed`` group.
+
+    Args:
+        group: the process group; None for the default (initialized) group.
+    """
+
+    def __init__(self, group: dist.ProcessGroup | None = None) -> None:
+        if not dist.is_available() or not dist.is_initialized():
+            raise RuntimeError(
+                "TorchDistributedExchange needs an initialized torch.distributed process "
+                "group (call adr_infra.distributed.init_process_group first)"
+            )
+        self._group = group
+        self._rank = dist.get_rank(group)
+        self._world_size = dist.get_world_size(group)
+
+    @property
+    def rank(self) -> int:
+        return self._rank
+
+    @property
+    def world_size(self) -> int:
+        return self._world_size
+
+    def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Every rank's ``tensor`` stacked in rank order (one collective)."""
+        local = tensor.contiguous()
+        out = torch.empty(
+            (self._world_size * local.shape[0], *local.shape[1:])
+            if local.dim()
+            else (self._world_size,),
+            dtype=local.dtype,
+            device=local.device,
+        )
+        try:
+            dist.all_gather_into_tensor(
+                out, local if local.dim() else local.view(1), group=self._group
+            )
+        except (RuntimeError, dist.DistBackendError) as exc:
+            raise ExchangeError(
+                f"rank {self._rank}: the ADR exchange with the other {self._world_size - 1} "
+                f"rank(s) failed, most likely because a rank died or stopped responding ({exc}). "
+                "Resume the run from its latest checkpoint (checkpoint=latest)."
+            ) from exc
+        return out.view(self._world_size, *local.shape)
+
+
+def init_process_group(
+    backend: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[int, int, int]:
+    """Join the process group described by torchrun's environment variables.
+
+    Args:
+        backend: ``"gloo"`` or ``"nccl"``; default NCCL when CUDA is available,
+            else gloo (CPU).
+        timeout_s: collectives fail after this long without a peer.
+
+    Returns:
+        ``(rank, local_rank, world_size)``.
+
+    Raises:
+        RuntimeError: the torchrun variables (RANK, WORLD_SIZE, LOCAL_RANK,
+            MASTER_ADDR, MASTER_PORT) are missing.
+    """
+    missing = [
+        v for v in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT") if v not in os.environ
+    ]
+    if missing:
+        raise RuntimeError(
+            f"multi-process ADR needs torchrun's environment ({', '.join(missing)} not set); "
+            "launch with: torchrun --nproc_per_node=K -m adr_app.train multi_gpu=True ..."
+        )
+    rank = int(os.environ["RANK"])
+    world_size = int(os.environ["WORLD_SIZE"])
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if backend is None:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(
+            backend,
+            rank=rank,
+            world_size=world_size,
+            timeout=datetime.timedelta(seconds=timeout_s),
+        )
+        log.info("rank %d/%d joined the %s process group", rank, world_size, backend)
+    return rank, local_rank, world_size
