@@ -203,6 +203,21 @@ class ADREngine:
         """``()`` float64 EMA of finishing rollout workers' objective (0 until the first)."""
         return self._perf
 
+    @property
+    def rollout_perf_valid(self) -> bool:
+        """Whether a rollout worker has finished yet (copies to the host)."""
+        return bool(self._perf_valid.item())
+
+    def next_limits_for(self, bounds: torch.Tensor) -> torch.Tensor:
+        """``(P, 2)`` float64 next limits of ``(P, 2)`` ranges: one step outwards,
+        clamped at ``limits`` (for the current bounds, :attr:`next_limits`)."""
+        if tuple(bounds.shape) != (self.num_params, 2):
+            raise ValueError(
+                f"bounds: expected shape ({self.num_params}, 2), got {tuple(bounds.shape)}"
+            )
+        flat = bounds.to(device=self.device, dtype=torch.float64).reshape(-1)
+        return self._outward.apply(flat).view(-1, 2)
+
     def seed(self, seed: int) -> None:
         """Reseed the engine's random streams: the shared decision stream from
         ``seed`` alone, the others from ``seed`` and this rank."""

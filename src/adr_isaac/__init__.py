@@ -1,5 +1,40 @@
 """Isaac Gym adapter: IsaacGymEnvs' ``ADRVecTask`` API over the ADR engine.
 
-``adr_isaac.compat`` needs no simulator. The Isaac Gym task base lives in a
-module of its own and imports ``isaacgym`` only when used.
+Everything here works without a simulator except ``adr_isaac.ADRVecTask``
+(module :mod:`adr_isaac.isaacgym_task`), which is imported on first access and
+raises an :class:`ImportError` naming what to install when Isaac Gym or
+IsaacGymEnvs is missing. ``import adr_isaac`` never imports Isaac Gym.
 """
+
+from typing import TYPE_CHECKING
+
+from adr_isaac.adr_task import ADRTaskMixin, TaskSettings
+from adr_isaac.compat import ADRCompat, ADRExtras, RolloutWorkerModes
+from adr_isaac.env_state import ADR_KEY, ADR_PARAMS_KEY, DR_KEY, restore_tensor
+from adr_isaac.randomizer import PropertyRandomizer, SimContext
+
+if TYPE_CHECKING:
+    from adr_isaac.isaacgym_task import ADRVecTask as ADRVecTask
+
+# ADRVecTask is left out of __all__ so that `from adr_isaac import *` works without Isaac Gym.
+__all__ = [
+    "ADR_KEY",
+    "ADR_PARAMS_KEY",
+    "DR_KEY",
+    "ADRCompat",
+    "ADRExtras",
+    "ADRTaskMixin",
+    "PropertyRandomizer",
+    "RolloutWorkerModes",
+    "SimContext",
+    "TaskSettings",
+    "restore_tensor",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "ADRVecTask":
+        from adr_isaac.isaacgym_task import ADRVecTask
+
+        return ADRVecTask
+    raise AttributeError(f"module 'adr_isaac' has no attribute {name!r}")

@@ -10,7 +10,7 @@ the engine's optional input check).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -75,7 +75,9 @@ class _QueueView(Sequence[float]):
         self._queue = queue
 
     def _values(self) -> list[float]:
-        values: list[float] = self._engine.queue_contents(self._queue // 2, self._queue % 2).tolist()
+        values: list[float] = self._engine.queue_contents(
+            self._queue // 2, self._queue % 2
+        ).tolist()
         return values
 
     def __len__(self) -> int:
@@ -107,77 +109,86 @@ class _QueuesView(Sequence[_QueueView]):
         return self._queues[index]
 
 
-class ADRExtras(MutableMapping[str, Any]):
-    """``extras``: the task's own entries plus the reference's ADR keys.
+class ADRExtras(dict[str, Any]):
+    """``extras``: a plain ``dict`` holding the task's entries and the reference's ADR keys.
 
-    ADR keys (``adr/params/<name>/lower|upper``,
+    ADR entries (``adr/params/<name>/lower|upper``,
     ``adr/objective_perf/boundary/<name>/lower|upper/value|queue_len``,
-    ``adr/objective_perf/rollouts``, ``adr/npd``) are read-only and computed
-    from the engine on access (all of them with one host copy, cached until
-    the next update). ``clear()`` removes the task's entries only.
+    ``adr/objective_perf/rollouts``, ``adr/npd``) are Python numbers refreshed
+    from the engine, with one host copy, when the dict is read after an update
+    (``adr_update`` itself copies nothing). It is a real ``dict``, as
+    IsaacGymEnvs' observer requires; reads that bypass Python methods (e.g.
+    ``dict(extras)``) see the values of the last refresh.
     """
 
     def __init__(self, engine: ADREngine) -> None:
+        super().__init__()
         self._engine = engine
-        self._own: dict[str, Any] = {}
-        self._adr_keys: list[str] = []
-        for name in engine.param_names:
-            self._adr_keys += [f"adr/params/{name}/lower", f"adr/params/{name}/upper"]
-        for name in engine.param_names:
-            for side in ("lower", "upper"):
-                prefix = f"adr/objective_perf/boundary/{name}/{side}"
-                self._adr_keys += [f"{prefix}/value", f"{prefix}/queue_len"]
-        self._adr_keys += ["adr/objective_perf/rollouts", "adr/npd"]
-        self._adr_key_set = set(self._adr_keys)
-        self._cache: dict[str, Any] | None = None
-        self._cache_step = -1
+        self._refreshed_step = -1
+        self.refresh()
 
     def adr_values(self) -> dict[str, Any]:
-        """All ADR entries as Python numbers."""
+        """All ADR entries, freshly read from the engine."""
         engine = self._engine
-        if self._cache is None or self._cache_step != engine.step:
-            bounds = engine.bounds.tolist()
-            means = engine.queue_means().tolist()
-            lengths = engine.queue_lengths.tolist()
-            values: dict[str, Any] = {}
-            for name, (lo, hi) in zip(engine.param_names, bounds, strict=True):
-                values[f"adr/params/{name}/lower"] = lo
-                values[f"adr/params/{name}/upper"] = hi
-            for n, name in enumerate(engine.param_names):
-                for b, side in enumerate(("lower", "upper")):
-                    prefix = f"adr/objective_perf/boundary/{name}/{side}"
-                    values[f"{prefix}/value"] = means[n][b]
-                    values[f"{prefix}/queue_len"] = lengths[n][b]
-            values["adr/objective_perf/rollouts"] = float(engine.rollout_perf.item())
-            values["adr/npd"] = float(engine.npd().item())
-            self._cache, self._cache_step = values, engine.step
-        return self._cache
+        bounds = engine.bounds.tolist()
+        means = engine.queue_means().tolist()
+        lengths = engine.queue_lengths.tolist()
+        values: dict[str, Any] = {}
+        for name, (lo, hi) in zip(engine.param_names, bounds, strict=True):
+            values[f"adr/params/{name}/lower"] = lo
+            values[f"adr/params/{name}/upper"] = hi
+        for n, name in enumerate(engine.param_names):
+            for b, side in enumerate(("lower", "upper")):
+                prefix = f"adr/objective_perf/boundary/{name}/{side}"
+                values[f"{prefix}/value"] = means[n][b]
+                values[f"{prefix}/queue_len"] = lengths[n][b]
+        values["adr/objective_perf/rollouts"] = float(engine.rollout_perf.item())
+        values["adr/npd"] = float(engine.npd().item())
+        return values
+
+    def refresh(self) -> None:
+        """Bring the ADR entries up to date if the engine moved on."""
+        if self._refreshed_step != self._engine.step:
+            super().update(self.adr_values())
+            self._refreshed_step = self._engine.step
 
     def __getitem__(self, key: str) -> Any:
-        if key in self._adr_key_set:
-            return self.adr_values()[key]
-        return self._own[key]
+        self.refresh()
+        return super().__getitem__(key)
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in self._adr_key_set:
-            raise KeyError(f"extras[{key!r}] is computed from the ADR engine and read-only")
-        self._own[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        if key in self._adr_key_set:
-            raise KeyError(f"extras[{key!r}] is computed from the ADR engine and read-only")
-        del self._own[key]
+    def get(self, key: str, default: Any = None) -> Any:
+        self.refresh()
+        return super().get(key, default)
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._own
-        yield from self._adr_keys
+        self.refresh()
+        return super().__iter__()
 
-    def __len__(self) -> int:
-        return len(self._own) + len(self._adr_keys)
+    def __contains__(self, key: object) -> bool:
+        self.refresh()
+        return super().__contains__(key)
+
+    def keys(self) -> Any:
+        self.refresh()
+        return super().keys()
+
+    def values(self) -> Any:
+        self.refresh()
+        return super().values()
+
+    def items(self) -> Any:
+        self.refresh()
+        return super().items()
+
+    def copy(self) -> dict[str, Any]:
+        self.refresh()
+        return dict(super().items())
 
     def clear(self) -> None:
         """Remove the task's own entries (ADR entries stay)."""
-        self._own.clear()
+        super().clear()
+        self._refreshed_step = -1
+        self.refresh()
 
 
 class ADRCompat:
@@ -272,7 +283,7 @@ class ADRCompat:
     @property
     def adr_rollout_perf_last(self) -> float | None:
         """Rollout performance EMA, None until a rollout worker finished."""
-        if not bool(self.engine._perf_valid.item()):
+        if not self.engine.rollout_perf_valid:
             return None
         return float(self.engine.rollout_perf.item())
 
@@ -355,7 +366,9 @@ class ADRCompat:
         elif "adr_params" in env_state:
             import_reference_ranges(self.engine, env_state["adr_params"])
         else:
-            log.warning("env state holds no ADR state (keys: %s); ADR starts fresh", list(env_state))
+            log.warning(
+                "env state holds no ADR state (keys: %s); ADR starts fresh", list(env_state)
+            )
 
 
 def import_reference_ranges(engine: ADREngine, adr_params: Mapping[str, Any]) -> None:
@@ -384,7 +397,7 @@ def import_reference_ranges(engine: ADREngine, adr_params: Mapping[str, Any]) ->
     for n, name in enumerate(engine.param_names):
         nl = plain[name].get("next_limits")
         if nl is None or any(v is None for v in nl):
-            nl = engine._outward.apply(bounds.to(engine.device).view(-1)).view(-1, 2)[n].tolist()
+            nl = engine.next_limits_for(bounds)[n].tolist()
         nexts.append([float(v) for v in nl])
     state["next_limits"] = torch.tensor(nexts, dtype=torch.float64)
     engine.load_state_dict(state, restore_ranges=True)

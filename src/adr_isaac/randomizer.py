@@ -1,0 +1,558 @@
+"""Apply per-env DR dicts to the simulator's actors, reproducibly.
+
+:class:`PropertyRandomizer` does what IsaacGymEnvs' ``apply_randomizations``
+does to actor properties and gravity, with three changes that make a run
+resumable exactly:
+
+* every random number comes from one ``torch.Generator`` whose state is
+  saved (IsaacGymEnvs draws from numpy's and Python's global generators);
+* every value written to the simulator is remembered per env (``values``),
+  so a restored run can write the very same properties back;
+* original (asset) properties are remembered per actor and property group
+  (IsaacGymEnvs keys them by property group only, so after the first
+  randomization one actor's bodies are scaled from another actor's
+  originals).
+
+Only actor colours (cosmetic) come from a second, unsaved generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+
+from adr_domain import StateError
+from adr_isaac.dr_params import ACTOR_PROPERTY_GROUPS
+from adr_isaac.gym_types import DofProperties, EnvHandle, Gym, GymApi, SimHandle, SimParams
+
+__all__ = [
+    "PropertyRandomizer",
+    "RandomisationCallback",
+    "SimContext",
+    "StagedRandomizerState",
+    "draw_samples",
+]
+
+log = logging.getLogger(__name__)
+
+RandomisationCallback = Callable[..., object]
+"""The task's ``randomisation_callback(param_name, param_val, env_id=None, actor=None)``."""
+
+
+@attrs.frozen
+class SimContext:
+    """What the randomizer needs of the simulator.
+
+    Attributes:
+        gym: the Isaac Gym interface.
+        sim: the sim handle.
+        envs: env handles, indexed by env id.
+        gym_api: the ``gymapi`` module (colours only); None skips colour DR.
+    """
+
+    gym: Gym
+    sim: SimHandle
+    envs: Sequence[EnvHandle]
+    gym_api: GymApi | None = None
+
+
+def schedule_scaling(entry: Mapping[str, Any], step: int) -> float:
+    """The schedule factor of an entry at frame ``step`` (1 without a schedule)."""
+    schedule = entry.get("schedule")
+    if schedule is None:
+        return 1.0
+    steps = int(entry["schedule_steps"])
+    if schedule == "linear":
+        return min(max(step, 0), steps) / steps
+    return 0.0 if step < steps else 1.0
+
+
+def draw_samples(
+    entry: Mapping[str, Any], count: int, step: int, generator: torch.Generator
+) -> torch.Tensor:
+    """``(count,)`` float64 samples of one DR entry.
+
+    ``uniform`` draws from ``[lo, hi]``; ``loguniform`` from ``[lo, hi]``
+    uniformly in log space; ``gaussian`` reads ``range`` as ``[mean, std]``.
+    A schedule scales the range towards 0 (``additive``) or 1 (``scaling``).
+    A point range ``[v, v]`` gives exactly ``v`` (a boundary worker's bound).
+    One call draws ``count`` numbers from ``generator`` whatever the range.
+
+    Raises:
+        ValueError: a loguniform range that is not positive.
+    """
+    lo, hi = (float(v) for v in entry["range"])
+    scaling = schedule_scaling(entry, step)
+    if entry["operation"] == "additive":
+        lo, hi = lo * scaling, hi * scaling
+    else:
+        lo, hi = lo * scaling + (1.0 - scaling), hi * scaling + (1.0 - scaling)
+    f64 = torch.float64
+    if entry["distribution"] == "gaussian":
+        return lo + hi * torch.randn(count, generator=generator, dtype=f64)
+    u = torch.rand(count, generator=generator, dtype=f64)
+    if lo == hi:
+        return torch.full((count,), lo, dtype=f64)
+    if entry["distribution"] == "loguniform":
+        if lo <= 0.0:
+            raise ValueError(f"loguniform DR entry needs a positive range, got [{lo}, {hi}]")
+        log_lo, log_hi = math.log(lo), math.log(hi)
+        return torch.exp(log_lo + (log_hi - log_lo) * u)
+    return lo + (hi - lo) * u
+
+
+def bucketize(values: torch.Tensor, entry: Mapping[str, Any] | None) -> torch.Tensor:
+    """Snap values down to ``entry``'s ``num_buckets`` material buckets (if any).
+
+    Buckets split the entry's range (``uniform``) or mean ± 2 sqrt(second
+    value) (otherwise) into equal parts; a value below the first bucket goes
+    to the first bucket (IsaacGymEnvs wraps it to the last one).
+    """
+    if entry is None:
+        return values
+    n = int(entry.get("num_buckets", 0))
+    if n <= 0:
+        return values
+    a, b = (float(v) for v in entry["range"])
+    if entry["distribution"] == "uniform":
+        lo, hi = a, b
+    else:
+        lo, hi = a - 2.0 * math.sqrt(b), a + 2.0 * math.sqrt(b)
+    edges = (hi - lo) * torch.arange(n, dtype=torch.float64) / n + lo
+    index = (torch.searchsorted(edges, values, right=True) - 1).clamp(min=0)
+    return edges[index]
+
+
+def _combine(original: torch.Tensor, samples: torch.Tensor, operation: str) -> torch.Tensor:
+    return original * samples if operation == "scaling" else original + samples
+
+
+@attrs.frozen(eq=False)
+class StagedRandomizerState:
+    """A checked randomizer state, ready to commit.
+
+    Attributes:
+        rng: the generator state.
+        values: per-env values by key.
+        gravity: ``(3,)`` gravity last written, or None.
+        layout_matches: whether ``values`` has this process's keys and shapes
+            (the saved properties can be written back exactly).
+    """
+
+    rng: torch.Tensor
+    values: dict[str, torch.Tensor]
+    gravity: torch.Tensor | None
+    layout_matches: bool
+
+
+class PropertyRandomizer:
+    """Per-env actor-property and gravity randomization with saved state.
+
+    Args:
+        num_envs: number of envs.
+        seed: seed of the randomization stream.
+
+    Attributes:
+        values: by key (``actor_params.<actor>.<group>.<attr>`` or
+            ``actor_params.<actor>.scale``), ``(num_envs, count)`` float64 values
+            last written to each env's actor; NaN where never written.
+        gravity: ``(3,)`` float64 gravity last written, or None.
+    """
+
+    def __init__(self, num_envs: int, seed: int) -> None:
+        self.num_envs = num_envs
+        self.generator = torch.Generator()
+        self.generator.manual_seed(seed % (2**63))
+        self._colors = torch.Generator()
+        self._colors.manual_seed((seed + 1) % (2**63))
+        self._dof_originals: dict[str, DofProperties] = {}
+        self._list_originals: dict[tuple[str, str], list[dict[str, float]]] = {}
+        self._gravity_original: tuple[float, float, float] | None = None
+        self.values: dict[str, torch.Tensor] = {}
+        self.gravity: torch.Tensor | None = None
+        self._warned_colors = False
+
+    # ------------------------------------------------------------------ randomizing
+
+    def randomize_sim_params(
+        self,
+        ctx: SimContext,
+        entries: Mapping[str, Any],
+        step: int,
+        callback: RandomisationCallback | None,
+    ) -> None:
+        """Randomize gravity around its original value.
+
+        Args:
+            ctx: the simulator.
+            entries: the DR dict's ``sim_params`` block.
+            step: current frame (for schedules).
+            callback: called as ``callback("gravity", gravity)``.
+        """
+        entry = entries.get("gravity")
+        if entry is None:
+            return
+        prop = ctx.gym.get_sim_params(ctx.sim)
+        original = torch.tensor(self._gravity_original_of(prop), dtype=torch.float64)
+        samples = draw_samples(entry, 3, step, self.generator)
+        self.gravity = _combine(original, samples, entry["operation"])
+        self._write_gravity(ctx, prop, callback)
+
+    def randomize_env(
+        self,
+        ctx: SimContext,
+        env_id: int,
+        actor_params: Mapping[str, Any],
+        defaults: Mapping[str, Any],
+        step: int,
+        *,
+        setup_phase: bool,
+        callback: RandomisationCallback | None,
+    ) -> None:
+        """Randomize every actor of one env from its DR dict.
+
+        Args:
+            ctx: the simulator.
+            env_id: the env.
+            actor_params: this env's ``actor_params`` block (ADR ranges patched in).
+            defaults: the unpatched ``actor_params`` block (material buckets
+                come from it, so they do not move with the ADR ranges).
+            step: current frame (for schedules).
+            setup_phase: True before the sim is prepared; ``setup_only``
+                entries are applied only then.
+            callback: called as ``callback(attr, values, actor=, env_id=)``
+                with a float64 numpy array per applied attribute.
+        """
+        env = ctx.envs[env_id]
+        for actor, groups in actor_params.items():
+            handle = self._actor(ctx, env, env_id, actor)
+            for group, spec in groups.items():
+                if group == "color":
+                    if spec:
+                        self._randomize_colors(ctx, env, handle)
+                    continue
+                if group == "scale":
+                    if spec.get("setup_only", False) and not setup_phase:
+                        continue
+                    sample = draw_samples(spec, 1, step, self.generator)
+                    scale = _combine(torch.ones(1, dtype=torch.float64), sample, spec["operation"])
+                    self._write_scale(ctx, env, env_id, actor, handle, scale, callback)
+                    continue
+                entries = [
+                    (attr, entry)
+                    for attr, entry in spec.items()
+                    if setup_phase or not entry.get("setup_only", False)
+                ]
+                if not entries:
+                    continue
+                default_group = defaults.get(actor, {}).get(group, {})
+                self._randomize_group(
+                    ctx, env, env_id, actor, handle, group, entries, default_group, step, callback
+                )
+
+    def _randomize_group(
+        self,
+        ctx: SimContext,
+        env: EnvHandle,
+        env_id: int,
+        actor: str,
+        handle: int,
+        group: str,
+        entries: list[tuple[str, Mapping[str, Any]]],
+        default_group: Mapping[str, Any],
+        step: int,
+        callback: RandomisationCallback | None,
+    ) -> None:
+        written: dict[str, torch.Tensor] = {}
+        if group == "dof_properties":
+            dof = ctx.gym.get_actor_dof_properties(env, handle)
+            originals = self._dof_original_of(actor, dof)
+            for attr, entry in entries:
+                base = torch.from_numpy(np.array(originals[attr], dtype=np.float64))
+                new = self._new_values(entry, default_group.get(attr), base, step)
+                dof[attr] = new.numpy()
+                written[attr] = new
+            ctx.gym.set_actor_dof_properties(env, handle, dof)
+        else:
+            props = self._get_list(ctx, env, handle, group)
+            table = self._list_original_of(actor, group, props, list(default_group) or None)
+            if len(props) != len(table):
+                raise ValueError(
+                    f"actor {actor!r} of env {env_id} has {len(props)} {group}, "
+                    f"the first env had {len(table)}"
+                )
+            for attr, entry in entries:
+                base = torch.tensor([row[attr] for row in table], dtype=torch.float64)
+                new = self._new_values(entry, default_group.get(attr), base, step)
+                for p, v in zip(props, new.tolist(), strict=True):
+                    setattr(p, attr, v)
+                written[attr] = new
+            self._set_list(ctx, env, handle, group, props)
+        for attr, new in written.items():
+            self._record(f"actor_params.{actor}.{group}.{attr}", env_id, new)
+            if callback is not None:
+                callback(attr, new.numpy(), actor=actor, env_id=env_id)
+
+    def _new_values(
+        self,
+        entry: Mapping[str, Any],
+        default_entry: Mapping[str, Any] | None,
+        base: torch.Tensor,
+        step: int,
+    ) -> torch.Tensor:
+        samples = draw_samples(entry, base.numel(), step, self.generator)
+        return bucketize(_combine(base, samples, entry["operation"]), default_entry)
+
+    def _randomize_colors(self, ctx: SimContext, env: EnvHandle, handle: int) -> None:
+        api = ctx.gym_api
+        if api is None:
+            if not self._warned_colors:
+                log.warning("colour randomization skipped: no gymapi module was given")
+                self._warned_colors = True
+            return
+        for body in range(ctx.gym.get_actor_rigid_body_count(env, handle)):
+            r, g, b = torch.rand(3, generator=self._colors, dtype=torch.float64).tolist()
+            ctx.gym.set_rigid_body_color(env, handle, body, api.MESH_VISUAL, api.Vec3(r, g, b))
+
+    # ------------------------------------------------------------------ writing back
+
+    def reapply_sim_params(self, ctx: SimContext, callback: RandomisationCallback | None) -> None:
+        """Write the remembered gravity back to the simulator (no random draws)."""
+        if self.gravity is None:
+            return
+        prop = ctx.gym.get_sim_params(ctx.sim)
+        self._gravity_original_of(prop)
+        self._write_gravity(ctx, prop, callback)
+
+    def reapply_env(
+        self,
+        ctx: SimContext,
+        env_id: int,
+        actor_params: Mapping[str, Any],
+        callback: RandomisationCallback | None,
+    ) -> None:
+        """Write one env's remembered values back to its actors (no random draws).
+
+        ``setup_only`` entries (applied before the sim was prepared) and
+        colours are left as they are.
+
+        Args:
+            ctx: the simulator.
+            env_id: the env.
+            actor_params: the DR dict's ``actor_params`` block (which
+                attributes exist and which are ``setup_only``).
+            callback: called as in :meth:`randomize_env`.
+        """
+        env = ctx.envs[env_id]
+        for actor, groups in actor_params.items():
+            handle = self._actor(ctx, env, env_id, actor)
+            for group, spec in groups.items():
+                if group == "color":
+                    continue
+                if group == "scale":
+                    row = self._row(f"actor_params.{actor}.scale", env_id)
+                    if row is not None and not spec.get("setup_only", False):
+                        self._write_scale(ctx, env, env_id, actor, handle, row, callback)
+                    continue
+                rows = {
+                    attr: row
+                    for attr, entry in spec.items()
+                    if not entry.get("setup_only", False)
+                    and (row := self._row(f"actor_params.{actor}.{group}.{attr}", env_id))
+                    is not None
+                }
+                if rows:
+                    self._write_group(ctx, env, actor, handle, group, rows, spec)
+                    if callback is not None:
+                        for attr, row in rows.items():
+                            callback(attr, row.numpy(), actor=actor, env_id=env_id)
+
+    def _write_group(
+        self,
+        ctx: SimContext,
+        env: EnvHandle,
+        actor: str,
+        handle: int,
+        group: str,
+        rows: dict[str, torch.Tensor],
+        spec: Mapping[str, Any],
+    ) -> None:
+        if group == "dof_properties":
+            dof = ctx.gym.get_actor_dof_properties(env, handle)
+            self._dof_original_of(actor, dof)
+            for attr, row in rows.items():
+                dof[attr] = row.numpy()
+            ctx.gym.set_actor_dof_properties(env, handle, dof)
+            return
+        props = self._get_list(ctx, env, handle, group)
+        self._list_original_of(actor, group, props, list(spec))
+        for attr, row in rows.items():
+            for p, v in zip(props, row.tolist(), strict=True):
+                setattr(p, attr, v)
+        self._set_list(ctx, env, handle, group, props)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _actor(self, ctx: SimContext, env: EnvHandle, env_id: int, actor: str) -> int:
+        handle = ctx.gym.find_actor_handle(env, actor)
+        if handle < 0:
+            raise ValueError(
+                f"env {env_id} has no actor {actor!r} (named in randomization_params.actor_params)"
+            )
+        return handle
+
+    def _write_scale(
+        self,
+        ctx: SimContext,
+        env: EnvHandle,
+        env_id: int,
+        actor: str,
+        handle: int,
+        scale: torch.Tensor,
+        callback: RandomisationCallback | None,
+    ) -> None:
+        ctx.gym.set_actor_scale(env, handle, float(scale[0]))
+        self._record(f"actor_params.{actor}.scale", env_id, scale)
+        if callback is not None:
+            callback("scale", scale.numpy(), actor=actor, env_id=env_id)
+
+    def _write_gravity(
+        self, ctx: SimContext, prop: SimParams, callback: RandomisationCallback | None
+    ) -> None:
+        if self.gravity is None:
+            return
+        x, y, z = self.gravity.tolist()
+        prop.gravity.x, prop.gravity.y, prop.gravity.z = x, y, z
+        ctx.gym.set_sim_params(ctx.sim, prop)
+        if callback is not None:
+            callback("gravity", prop.gravity)
+
+    def _gravity_original_of(self, prop: SimParams) -> tuple[float, float, float]:
+        if self._gravity_original is None:
+            g = prop.gravity
+            self._gravity_original = (float(g.x), float(g.y), float(g.z))
+        return self._gravity_original
+
+    def _dof_original_of(self, actor: str, dof: DofProperties) -> DofProperties:
+        original = self._dof_originals.get(actor)
+        if original is None:
+            original = self._dof_originals[actor] = dof.copy()
+        return original
+
+    def _list_original_of(
+        self, actor: str, group: str, props: Sequence[object], names: list[str] | None
+    ) -> list[dict[str, float]]:
+        key = (actor, group)
+        table = self._list_originals.get(key)
+        if table is None:
+            table = [{a: float(getattr(p, a)) for a in names or []} for p in props]
+            self._list_originals[key] = table
+        return table
+
+    @staticmethod
+    def _get_list(ctx: SimContext, env: EnvHandle, handle: int, group: str) -> list[Any]:
+        if group == "rigid_body_properties":
+            return list(ctx.gym.get_actor_rigid_body_properties(env, handle))
+        if group == "rigid_shape_properties":
+            return list(ctx.gym.get_actor_rigid_shape_properties(env, handle))
+        raise ValueError(
+            f"unsupported property group {group!r} (supported: {ACTOR_PROPERTY_GROUPS})"
+        )
+
+    @staticmethod
+    def _set_list(
+        ctx: SimContext, env: EnvHandle, handle: int, group: str, props: list[Any]
+    ) -> None:
+        if group == "rigid_body_properties":
+            ctx.gym.set_actor_rigid_body_properties(env, handle, props, True)
+        else:
+            ctx.gym.set_actor_rigid_shape_properties(env, handle, props)
+
+    def _record(self, key: str, env_id: int, values: torch.Tensor) -> None:
+        table = self.values.get(key)
+        if table is None:
+            table = torch.full((self.num_envs, values.numel()), math.nan, dtype=torch.float64)
+            self.values[key] = table
+        elif table.shape[1] != values.numel():
+            raise ValueError(
+                f"{key}: env {env_id} has {values.numel()} values, other envs {table.shape[1]}"
+            )
+        table[env_id] = values
+
+    def _row(self, key: str, env_id: int) -> torch.Tensor | None:
+        table = self.values.get(key)
+        if table is None:
+            return None
+        row = table[env_id]
+        return None if bool(torch.isnan(row).any()) else row.clone()
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"rng", "values", "gravity"}``: CPU tensors (copies); ``gravity`` is
+        empty ``(0,)`` when gravity was never randomized."""
+        gravity = self.gravity if self.gravity is not None else torch.zeros(0, dtype=torch.float64)
+        return {
+            "rng": self.generator.get_state(),
+            "values": {k: v.clone() for k, v in self.values.items()},
+            "gravity": gravity.clone(),
+        }
+
+    def stage(self, state: Mapping[str, Any]) -> StagedRandomizerState:
+        """Check a :meth:`state_dict` without changing anything.
+
+        Raises:
+            StateError: naming the malformed entry.
+        """
+        where = "domain randomization state"
+        rng = state.get("rng")
+        if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8:
+            raise StateError(f"{where}: 'rng' must be a uint8 tensor")
+        try:
+            torch.Generator().set_state(rng.cpu())
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise StateError(f"{where}: invalid generator state: {exc}") from None
+        values_in = state.get("values")
+        if not isinstance(values_in, Mapping):
+            raise StateError(f"{where}: 'values' must be a mapping")
+        values: dict[str, torch.Tensor] = {}
+        for key, value in values_in.items():
+            if (
+                not isinstance(value, torch.Tensor)
+                or value.dtype != torch.float64
+                or value.dim() != 2
+                or value.shape[0] != self.num_envs
+            ):
+                raise StateError(
+                    f"{where}: values[{key!r}] must be a ({self.num_envs}, count) float64 tensor"
+                )
+            values[str(key)] = value.detach().cpu().clone()
+        gravity = state.get("gravity")
+        if not isinstance(gravity, torch.Tensor) or tuple(gravity.shape) not in ((0,), (3,)):
+            raise StateError(f"{where}: 'gravity' must be a (3,) or empty tensor")
+        current = {k: tuple(v.shape) for k, v in self.values.items()}
+        saved = {k: tuple(v.shape) for k, v in values.items()}
+        return StagedRandomizerState(
+            rng=rng.cpu().clone(),
+            values=values,
+            gravity=gravity.to(torch.float64).cpu().clone() if gravity.numel() else None,
+            layout_matches=not current or current == saved,
+        )
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` completely (see :meth:`stage` for the checks)."""
+        self.commit(self.stage(state), values=True)
+
+    def commit(self, staged: StagedRandomizerState, *, values: bool) -> None:
+        """Load a staged state: the random stream always, the remembered values
+        and gravity only with ``values=True``."""
+        self.generator.set_state(staged.rng)
+        if values:
+            self.values = {k: v.clone() for k, v in staged.values.items()}
+            self.gravity = None if staged.gravity is None else staged.gravity.clone()
