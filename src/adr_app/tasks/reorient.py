@@ -1,0 +1,698 @@
+"""The embedded default task: vectorized cube reorientation in pure torch.
+
+A DeXtreme-like analogue that runs fast on a CPU: each of ``N`` envs holds a
+rigid cube (isotropic inertia) driven by 3-D torques towards random goal
+orientations. Reaching the goal (rotation distance below a tolerance) counts
+a success and draws a new goal; an episode ends at its timeout or after too
+many steps without success. The ADR objective is the number of consecutive
+successes of the episode that just ended.
+
+Realism comes from 14 ADR tensor parameters in the DeXtreme taxonomy, read
+per env from an :class:`~adr_domain.ADREngine` (see :data:`REORIENT_ADR_PARAMS`).
+
+One step, in order:
+
+1. Actions ``a`` ``(N, 3)`` (clipped to ``[-1, 1]``) enter a per-env latency
+   queue; the command is the action of ``action_latency`` steps ago.
+2. With probability ``action_delay_prob`` the command is dropped and the
+   previous command is kept (the actuator missed an update).
+3. Affine action noise: ``s * cmd + b + w``; ``s = 1 + N(0, affine_action_scaling)``
+   and ``b ~ N(0, affine_action_additive)`` per episode, ``w ~ N(0,
+   affine_action_white)`` per step (ADR sets the standard deviations).
+4. Action moving average ``u = alpha * noisy + (1 - alpha) * u_prev``,
+   clipped to ``[-1, 1]``; ``alpha`` anneals over steps (task-level state).
+5. Torque ``actuator_effort * max_torque * u``; angular velocity integrates
+   exactly under damping ``object_damping`` and inertia
+   ``base_inertia * object_mass * object_inertia``; the orientation follows.
+6. Success, reward and termination; finished envs report their consecutive
+   successes to ``engine.update`` (which resamples their ADR values), then
+   start a new episode with fresh per-episode noise.
+7. Observation: the cube pose is refreshed every ``cube_pose_refresh_rate``
+   steps (random phase per episode), with affine noise like the actions'; with
+   probability ``cube_obs_delay_prob`` the previous observed pose is kept.
+
+Observation ``(N, 21)``: observed pose quaternion (4), goal (4), rotation from
+the observed pose to the goal (4, ``w >= 0``), angular velocity times
+``velObsScale`` (3), last policy action (3), last applied command ``u`` (3).
+Quaternions are ``(x, y, z, w)``; the angular velocity is in the world frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any, Final, TypedDict, cast
+
+import attrs
+import torch
+
+from adr_app.tasks.config import ReorientConfig
+from adr_app.tasks.quat import (
+    canonical,
+    quat_conjugate,
+    quat_from_rotvec,
+    quat_mul,
+    random_quat,
+    rotation_distance,
+)
+from adr_domain import (
+    ADRConfig,
+    ADREngine,
+    BoundaryExchange,
+    ConfigError,
+    EngineState,
+    ParamType,
+    UpdateReport,
+)
+from adr_domain.errors import SchemaVersionError, StateError
+
+__all__ = [
+    "CATEGORICAL_PARAMS",
+    "NUM_ACTIONS",
+    "OBS_DIM",
+    "REORIENT_ADR_PARAMS",
+    "STATE_SCHEMA_VERSION",
+    "ReorientState",
+    "ReorientTask",
+    "ReorientTaskState",
+    "StepResult",
+]
+
+logger = logging.getLogger(__name__)
+
+REORIENT_ADR_PARAMS: Final[tuple[str, ...]] = (
+    "object_mass",
+    "object_inertia",
+    "object_damping",
+    "actuator_effort",
+    "action_latency",
+    "action_delay_prob",
+    "cube_obs_delay_prob",
+    "cube_pose_refresh_rate",
+    "affine_action_scaling",
+    "affine_action_additive",
+    "affine_action_white",
+    "affine_cube_pose_scaling",
+    "affine_cube_pose_additive",
+    "affine_cube_pose_white",
+)
+"""ADR parameters the task reads; the config must define exactly these (any order)."""
+
+CATEGORICAL_PARAMS: Final[tuple[str, ...]] = ("action_latency", "cube_pose_refresh_rate")
+"""Parameters that must be ``type: categorical`` (integer steps)."""
+
+NUM_ACTIONS: Final = 3
+OBS_DIM: Final = 21
+STATE_SCHEMA_VERSION: Final = 1
+"""Version of :class:`ReorientState` written by this code."""
+TASK_NAME: Final = "Reorient"
+
+_MIN_INERTIA_FACTOR = 1e-3
+_K_TAYLOR = 1e-6
+
+
+class ReorientTaskState(TypedDict):
+    """Task-level part of :class:`ReorientState` (``N`` envs, latency queue size ``S``)."""
+
+    num_envs: int
+    frame: int
+    """Steps taken since construction."""
+    queue_head: int
+    """Slot of the latency queue that holds the latest action."""
+    action_moving_average: float
+    consecutive_successes: float
+    """Moving average of finished episodes' consecutive successes (``averFactor``)."""
+    rng: torch.Tensor
+    """uint8 state of the task's ``torch.Generator``."""
+    rot: torch.Tensor
+    """``(N, 4)`` float32 orientation."""
+    ang_vel: torch.Tensor
+    """``(N, 3)`` float32 angular velocity (world frame, rad/s)."""
+    goal_rot: torch.Tensor
+    """``(N, 4)`` float32 goal orientation."""
+    progress: torch.Tensor
+    """``(N,)`` int64 steps into the episode."""
+    steps_without_success: torch.Tensor
+    """``(N,)`` int64."""
+    successes: torch.Tensor
+    """``(N,)`` float32 consecutive successes of the current episode."""
+    action_queue: torch.Tensor
+    """``(N, S, 3)`` float32 ring buffer of recent actions."""
+    prev_command: torch.Tensor
+    """``(N, 3)`` float32 last command after latency and delay."""
+    applied_action: torch.Tensor
+    """``(N, 3)`` float32 last applied (noisy, averaged, clipped) command ``u``."""
+    last_action: torch.Tensor
+    """``(N, 3)`` float32 last policy action."""
+    action_scaling: torch.Tensor
+    """``(N, 3)`` float32 per-episode affine action scaling."""
+    action_additive: torch.Tensor
+    """``(N, 3)`` float32 per-episode affine action offset."""
+    pose_scaling: torch.Tensor
+    """``(N, 4)`` float32 per-episode affine pose scaling."""
+    pose_additive: torch.Tensor
+    """``(N, 4)`` float32 per-episode affine pose offset."""
+    pose_refresh_offset: torch.Tensor
+    """``(N,)`` int64 phase of the pose refresh."""
+    pose_refreshed: torch.Tensor
+    """``(N, 4)`` float32 last refreshed noisy pose."""
+    pose_observed: torch.Tensor
+    """``(N, 4)`` float32 pose in the observation (after delays)."""
+    obs: torch.Tensor
+    """``(N, 21)`` float32 the last observation."""
+
+
+class ReorientState(TypedDict):
+    """Complete state of a :class:`ReorientTask`: the engine's and the task's."""
+
+    schema_version: int
+    task_name: str
+    adr: EngineState
+    task: ReorientTaskState
+
+
+@attrs.frozen(eq=False)
+class StepResult:
+    """What one :meth:`ReorientTask.step` produced (``N`` envs; tensors on the task's device).
+
+    Attributes:
+        obs: ``(N, 21)`` float32 observations (a copy; finished envs already
+            show their next episode).
+        reward: ``(N,)`` float32.
+        done: ``(N,)`` bool, episodes that ended in this step.
+        time_out: ``(N,)`` bool, episodes that ended by timeout only (the
+            learner may bootstrap their value).
+        episode_successes: ``(N,)`` float32 consecutive successes of each env
+            at the end of the step, before any reset (for done envs: the count
+            of the episode that just ended, which ADR received).
+        num_finished: number of envs that finished.
+        adr_report: what the engine's update did, or None when it was not
+            updated (no env finished, and no distributed exchange).
+    """
+
+    obs: torch.Tensor
+    reward: torch.Tensor
+    done: torch.Tensor
+    time_out: torch.Tensor
+    episode_successes: torch.Tensor
+    num_finished: int
+    adr_report: UpdateReport | None
+
+
+class ReorientTask:
+    """``num_envs`` cubes reoriented by torque, randomized by ADR.
+
+    Args:
+        cfg: the task config (validated :class:`ReorientConfig` or a mapping
+            with ``env`` and ``task.adr``).
+        num_envs: number of envs; default ``cfg.env.num_envs``.
+        device: device of every tensor.
+        seed: seeds the task's own generator (and the ADR engine's streams
+            unless ``adr_seed`` is given); the global torch RNG is never used.
+        adr_seed: seed of the ADR engine; default ``seed``. In a distributed
+            run every rank passes the same ``adr_seed`` and its own ``seed``.
+        adr_exchange: the collective through which the ADR engines of a
+            distributed run share boundary results (see
+            :class:`~adr_domain.BoundaryExchange`); None for one process. With
+            an exchange the engine is updated at every step, finished envs or
+            not, so that every rank takes part in every collective.
+
+    Raises:
+        ConfigError: an invalid config, or an ADR parameter set other than
+            :data:`REORIENT_ADR_PARAMS` (the message names the problem).
+
+    Attributes:
+        cfg: the config.
+        adr: the ADR engine (read per-env values with ``adr.get(name)``).
+        num_envs: ``N``.
+        device: the device.
+        frame: steps taken.
+        action_moving_average: the current moving-average weight ``alpha``.
+        consecutive_successes: moving average of finished episodes'
+            consecutive successes (IsaacGymEnvs' ``consecutive_successes``).
+    """
+
+    num_actions: Final = NUM_ACTIONS
+    obs_dim: Final = OBS_DIM
+
+    def __init__(
+        self,
+        cfg: ReorientConfig | Mapping[str, Any],
+        *,
+        num_envs: int | None = None,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        adr_seed: int | None = None,
+        adr_exchange: BoundaryExchange | None = None,
+    ) -> None:
+        self.cfg = ReorientConfig.from_mapping(cfg)
+        env = self.cfg.env
+        n = env.num_envs if num_envs is None else num_envs
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        adr_seed = seed if adr_seed is None else adr_seed
+        for name, value in (("seed", seed), ("adr_seed", adr_seed)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an int, got {value!r}")
+        adr_cfg = _checked_adr_config(self.cfg.adr)
+        self.num_envs = n
+        self.device = dev = torch.device(device)
+        self.adr = ADREngine(
+            adr_cfg,
+            n,
+            device=dev,
+            seed=adr_seed,
+            exchange=adr_exchange,
+        )
+        self._update_every_step = adr_exchange is not None
+        self._gen = torch.Generator(device=dev)
+        # A stream of its own, seeded apart from the engine's streams.
+        self._gen.manual_seed((int(seed) * 7919 + 104729) % (2**63))
+        self._queue_size = int(adr_cfg.params["action_latency"].limits[1] or 0) + 1
+
+        self.frame = 0
+        self._queue_head = 0
+        self.action_moving_average = self._alpha_at(0)
+        self.consecutive_successes = 0.0
+        self._arange = torch.arange(n, device=dev)
+
+        def zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+            return torch.zeros((n, *shape), dtype=dtype, device=dev)
+
+        # Every per-env buffer is updated in place, never rebound, so that
+        # load_state_dict can copy into it.
+        self.rot = zeros(4)
+        self.ang_vel = zeros(3)
+        self.goal_rot = zeros(4)
+        self.progress = zeros(dtype=torch.long)
+        self.steps_without_success = zeros(dtype=torch.long)
+        self.successes = zeros()
+        self.action_queue = zeros(self._queue_size, NUM_ACTIONS)
+        self.prev_command = zeros(NUM_ACTIONS)
+        self.applied_action = zeros(NUM_ACTIONS)
+        self.last_action = zeros(NUM_ACTIONS)
+        self.action_scaling = zeros(NUM_ACTIONS)
+        self.action_additive = zeros(NUM_ACTIONS)
+        self.pose_scaling = zeros(4)
+        self.pose_additive = zeros(4)
+        self.pose_refresh_offset = zeros(dtype=torch.long)
+        self.pose_refreshed = zeros(4)
+        self.pose_observed = zeros(4)
+        self.obs_buf = zeros(OBS_DIM)
+        self._buffers: dict[str, torch.Tensor] = {
+            "rot": self.rot,
+            "ang_vel": self.ang_vel,
+            "goal_rot": self.goal_rot,
+            "progress": self.progress,
+            "steps_without_success": self.steps_without_success,
+            "successes": self.successes,
+            "action_queue": self.action_queue,
+            "prev_command": self.prev_command,
+            "applied_action": self.applied_action,
+            "last_action": self.last_action,
+            "action_scaling": self.action_scaling,
+            "action_additive": self.action_additive,
+            "pose_scaling": self.pose_scaling,
+            "pose_additive": self.pose_additive,
+            "pose_refresh_offset": self.pose_refresh_offset,
+            "pose_refreshed": self.pose_refreshed,
+            "pose_observed": self.pose_observed,
+            "obs": self.obs_buf,
+        }
+        self.reset()
+
+    # ------------------------------------------------------------------ API
+
+    def __repr__(self) -> str:
+        return (
+            f"ReorientTask(num_envs={self.num_envs}, device={self.device}, "
+            f"frame={self.frame}, adr_params={len(REORIENT_ADR_PARAMS)})"
+        )
+
+    def reset(self) -> torch.Tensor:
+        """Start a new episode in every env (no ADR update: nothing finished).
+
+        Per-env ADR values stay as the engine holds them. With
+        ``staggerInitialProgress`` each env starts at a random step of its
+        episode. The step counter and the moving average are unchanged.
+
+        Returns:
+            ``(N, 21)`` float32 observations (a copy).
+        """
+        all_envs = self._arange
+        self._reset_envs(all_envs, stagger=self.cfg.env.stagger_initial_progress)
+        self._observe(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
+        return self.obs_buf.clone()
+
+    def observations(self) -> torch.Tensor:
+        """``(N, 21)`` float32 the current observations (a copy), without stepping."""
+        return self.obs_buf.clone()
+
+    def step(self, actions: torch.Tensor) -> StepResult:
+        """Advance every env by one step; finished envs report to ADR and restart.
+
+        Args:
+            actions: ``(N, 3)`` floating torques in ``[-1, 1]`` (clipped).
+
+        Returns:
+            The step's observations, rewards, terminations and ADR report.
+
+        Raises:
+            ValueError: naming ``actions`` when it is not a floating ``(N, 3)``
+                tensor. Nothing changes then.
+        """
+        a = self._checked_actions(actions)
+        env = self.cfg.env
+        adr = self.adr
+        self.action_moving_average = self._alpha_at(self.frame)
+
+        # Latency: a ring buffer whose head advances once per step for all envs.
+        size = self._queue_size
+        self._queue_head = head = (self._queue_head + 1) % size
+        self.action_queue[:, head] = a
+        latency = adr.get("action_latency").clamp(0, size - 1)
+        slot = torch.remainder(head - latency, size)
+        command = self.action_queue[self._arange, slot]
+        draws = torch.rand(self.num_envs, generator=self._gen, device=self.device)
+        white = torch.randn((self.num_envs, NUM_ACTIONS), generator=self._gen, device=self.device)
+        dropped = (draws < adr.get("action_delay_prob")).unsqueeze(1)
+        command = torch.where(dropped, self.prev_command, command)
+        self.prev_command.copy_(command)
+        white_std = adr.get("affine_action_white").clamp(min=0.0).unsqueeze(1)
+        noisy = torch.addcmul(self.action_additive, self.action_scaling, command)
+        noisy = torch.addcmul(noisy, white_std, white)
+        alpha = self.action_moving_average
+        applied = torch.lerp(self.applied_action, noisy, alpha).clamp_(-1.0, 1.0)
+        self.applied_action.copy_(applied)
+        self.last_action.copy_(a)
+
+        # Exact integration of I dw/dt = tau - c w over dt (stable for any c, I).
+        inertia = env.base_inertia * (
+            adr.get("object_mass").clamp(min=_MIN_INERTIA_FACTOR)
+            * adr.get("object_inertia").clamp(min=_MIN_INERTIA_FACTOR)
+        )
+        k = adr.get("object_damping").clamp(min=0.0) * (env.dt / inertia)
+        phi = torch.where(k > _K_TAYLOR, -torch.expm1(-k) / k.clamp(min=_K_TAYLOR), 1.0 - 0.5 * k)
+        gain = adr.get("actuator_effort").clamp(min=0.0) * (env.max_torque * env.dt) * phi / inertia
+        ang_vel = torch.addcmul(
+            self.ang_vel * torch.exp(-k).unsqueeze(1), gain.unsqueeze(1), applied
+        )
+        self.ang_vel.copy_(ang_vel)
+        rot = quat_mul(quat_from_rotvec(ang_vel * env.dt), self.rot)
+        self.rot.copy_(torch.nn.functional.normalize(rot, dim=1))
+
+        # Success, reward, termination.
+        self.frame += 1
+        self.progress.add_(1)
+        dist = rotation_distance(self.rot, self.goal_rot)
+        success = dist <= env.success_tolerance
+        self.successes.add_(success)
+        self.steps_without_success.add_(1).masked_fill_(success, 0)
+        timed_out = self.progress >= env.episode_length
+        failed = self.steps_without_success >= env.max_steps_without_success
+        done = timed_out | failed
+        reward = env.rot_reward_scale / (dist + env.rot_eps)
+        reward = reward + env.dist_reward_scale * dist
+        reward = reward + env.reach_goal_bonus * success.float()
+        reward = reward + env.action_penalty_scale * a.square().sum(1)
+        reward = reward + env.no_success_penalty * failed.float()
+        episode_successes = self.successes.clone()
+
+        done_ids = done.nonzero().squeeze(1)
+        num_finished = int(done_ids.numel())
+        report: UpdateReport | None = None
+        if num_finished or self._update_every_step:
+            # The engine records the results and resamples these envs' values
+            # before they are re-initialised with them.
+            report = adr.update(done_ids, self.successes)
+        if num_finished:
+            mean = float(self.successes.index_select(0, done_ids).mean().item())
+            w = env.aver_factor
+            self.consecutive_successes = w * mean + (1.0 - w) * self.consecutive_successes
+            self._reset_envs(done_ids, stagger=False)
+        new_goal_ids = (success & ~done).nonzero().squeeze(1)
+        if new_goal_ids.numel():
+            self.goal_rot[new_goal_ids] = random_quat(
+                int(new_goal_ids.numel()), self._gen, self.device
+            )
+        self._observe(done)
+        return StepResult(
+            obs=self.obs_buf.clone(),
+            reward=reward,
+            done=done,
+            time_out=timed_out & ~failed,
+            episode_successes=episode_successes,
+            num_finished=num_finished,
+            adr_report=report,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _alpha_at(self, frame: int) -> float:
+        """Moving-average weight at a step count (DeXtreme's schedule)."""
+        ma = self.cfg.env.actions_moving_average
+        final, initial = ma.range
+        stepped = frame - frame % ma.schedule_freq
+        progress = min(stepped, ma.schedule_steps) / ma.schedule_steps
+        return initial + (final - initial) * progress
+
+    def _checked_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        if not isinstance(actions, torch.Tensor):
+            raise ValueError(
+                f"actions: expected a ({self.num_envs}, {NUM_ACTIONS}) tensor, "
+                f"got {type(actions).__name__}"
+            )
+        if tuple(actions.shape) != (self.num_envs, NUM_ACTIONS):
+            raise ValueError(
+                f"actions: expected shape ({self.num_envs}, {NUM_ACTIONS}), "
+                f"got {tuple(actions.shape)}"
+            )
+        if not actions.is_floating_point():
+            raise ValueError(f"actions: expected a floating tensor, got {actions.dtype}")
+        return actions.to(device=self.device, dtype=torch.float32).clamp(-1.0, 1.0)
+
+    def _reset_envs(self, ids: torch.Tensor, *, stagger: bool) -> None:
+        """Start a new episode in envs ``ids`` with their current ADR values."""
+        k = int(ids.numel())
+        gen, dev = self._gen, self.device
+        self.rot[ids] = random_quat(k, gen, dev)
+        self.goal_rot[ids] = random_quat(k, gen, dev)
+        if stagger:
+            start = torch.randint(0, self.cfg.env.episode_length, (k,), generator=gen, device=dev)
+            self.progress[ids] = start
+        else:
+            self.progress[ids] = 0
+        for buf in (self.ang_vel, self.action_queue, self.prev_command):
+            buf[ids] = 0.0
+        for buf in (self.applied_action, self.last_action, self.successes):
+            buf[ids] = 0.0
+        self.steps_without_success[ids] = 0
+        noise = torch.randn((k, 2 * NUM_ACTIONS + 8), generator=gen, device=dev)
+
+        def std(name: str) -> torch.Tensor:
+            return self.adr.get(name).index_select(0, ids).clamp(min=0.0).unsqueeze(1)
+
+        self.action_scaling[ids] = 1.0 + std("affine_action_scaling") * noise[:, 0:3]
+        self.action_additive[ids] = std("affine_action_additive") * noise[:, 3:6]
+        self.pose_scaling[ids] = 1.0 + std("affine_cube_pose_scaling") * noise[:, 6:10]
+        self.pose_additive[ids] = std("affine_cube_pose_additive") * noise[:, 10:14]
+        rate = self.adr.get("cube_pose_refresh_rate").index_select(0, ids).clamp(min=1)
+        phase = torch.rand(k, generator=gen, device=dev)
+        self.pose_refresh_offset[ids] = torch.minimum((phase * rate).long(), rate - 1)
+
+    def _observe(self, fresh: torch.Tensor) -> None:
+        """Fill the observation buffer; ``fresh`` ``(N,)`` bool envs see their true
+        (noisy) pose now, whatever their refresh phase and delay."""
+        adr, gen, dev, n = self.adr, self._gen, self.device, self.num_envs
+        draws = torch.rand(n, generator=gen, device=dev)
+        white = torch.randn((n, 4), generator=gen, device=dev)
+        rate = adr.get("cube_pose_refresh_rate").clamp(min=1)
+        refresh = (torch.remainder(self.progress + self.pose_refresh_offset, rate) == 0) | fresh
+        white_std = adr.get("affine_cube_pose_white").clamp(min=0.0).unsqueeze(1)
+        noisy = torch.addcmul(self.pose_additive, self.pose_scaling, self.rot)
+        noisy = torch.addcmul(noisy, white_std, white)
+        self.pose_refreshed.copy_(torch.where(refresh.unsqueeze(1), noisy, self.pose_refreshed))
+        delayed = (draws < adr.get("cube_obs_delay_prob")) & ~fresh
+        self.pose_observed.copy_(
+            torch.where(delayed.unsqueeze(1), self.pose_observed, self.pose_refreshed)
+        )
+        seen = torch.nn.functional.normalize(self.pose_observed, dim=1)
+        relative = canonical(quat_mul(self.goal_rot, quat_conjugate(seen)))
+        torch.cat(
+            (
+                self.pose_observed,
+                self.goal_rot,
+                relative,
+                self.ang_vel * self.cfg.env.vel_obs_scale,
+                self.last_action,
+                self.applied_action,
+            ),
+            dim=1,
+            out=self.obs_buf,
+        )
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> ReorientState:
+        """The complete state (CPU tensors and primitives; copies).
+
+        Loads with ``torch.load(weights_only=True)``; :meth:`load_state_dict`
+        of a task built from the same config continues bit-identically.
+        """
+        task: dict[str, Any] = {
+            "num_envs": self.num_envs,
+            "frame": self.frame,
+            "queue_head": self._queue_head,
+            "action_moving_average": float(self.action_moving_average),
+            "consecutive_successes": float(self.consecutive_successes),
+            "rng": self._gen.get_state().clone(),
+        }
+        for name, buf in self._buffers.items():
+            task[name] = buf.detach().cpu().clone()
+        return ReorientState(
+            schema_version=STATE_SCHEMA_VERSION,
+            task_name=TASK_NAME,
+            adr=self.adr.state_dict(),
+            task=cast(ReorientTaskState, task),
+        )
+
+    def load_state_dict(
+        self, state: Mapping[str, Any], *, restore_ranges: bool | None = None
+    ) -> None:
+        """Restore a state from :meth:`state_dict` (possibly of another process).
+
+        Everything is checked before anything changes: on error the task is
+        untouched.
+
+        Args:
+            state: a :class:`ReorientState` mapping.
+            restore_ranges: passed to the engine's ``load_state_dict``; default
+                (None) follows ``adr_load_from_checkpoint``.
+
+        Raises:
+            StateError: (a ``ValueError``) naming the missing, mistyped or
+                misshapen entry, a wrong schema version, task or env count; the
+                engine's own errors for its part.
+        """
+        staged = self._stage(state)
+        adr_state = state.get("adr")
+        if not isinstance(adr_state, Mapping):
+            raise StateError("Reorient state: 'adr' must be a mapping (the engine's state)")
+        self.adr.load_state_dict(adr_state, restore_ranges=restore_ranges)
+        self._commit(staged)
+
+    def _stage(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(state, Mapping):
+            raise StateError(f"Reorient state: expected a mapping, got {type(state).__name__}")
+        version = state.get("schema_version")
+        if version != STATE_SCHEMA_VERSION or isinstance(version, bool):
+            raise SchemaVersionError(
+                f"Reorient state: schema_version {version!r} is not {STATE_SCHEMA_VERSION}"
+            )
+        if state.get("task_name") != TASK_NAME:
+            raise StateError(
+                f"Reorient state: task_name {state.get('task_name')!r} is not {TASK_NAME!r}"
+            )
+        task = state.get("task")
+        if not isinstance(task, Mapping):
+            raise StateError("Reorient state: 'task' must be a mapping")
+        ints = {k: _state_int(task, k) for k in ("num_envs", "frame", "queue_head")}
+        if ints["num_envs"] != self.num_envs:
+            raise StateError(
+                f"Reorient state: task.num_envs is {ints['num_envs']}, this task has "
+                f"{self.num_envs} envs"
+            )
+        if ints["frame"] < 0:
+            raise StateError(f"Reorient state: task.frame must be >= 0, got {ints['frame']}")
+        if not 0 <= ints["queue_head"] < self._queue_size:
+            raise StateError(
+                f"Reorient state: task.queue_head must lie in [0, {self._queue_size}), "
+                f"got {ints['queue_head']}"
+            )
+        staged: dict[str, Any] = dict(ints)
+        for key in ("action_moving_average", "consecutive_successes"):
+            staged[key] = _state_float(task, key)
+        rng = task.get("rng")
+        if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8:
+            raise StateError("Reorient state: task.rng must be a uint8 tensor")
+        try:
+            torch.Generator(device=self.device).set_state(rng.cpu())
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise StateError(f"Reorient state: task.rng is not a generator state: {exc}") from None
+        staged["rng"] = rng.cpu().clone()
+        tensors = {}
+        for name, buf in self._buffers.items():
+            value = task.get(name)
+            if not isinstance(value, torch.Tensor):
+                raise StateError(
+                    f"Reorient state: task.{name} must be a tensor, got {type(value).__name__}"
+                )
+            if value.shape != buf.shape or value.dtype != buf.dtype:
+                raise StateError(
+                    f"Reorient state: task.{name} has shape {tuple(value.shape)} and dtype "
+                    f"{value.dtype}, expected {tuple(buf.shape)} and {buf.dtype}"
+                )
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise StateError(f"Reorient state: task.{name} holds non-finite values")
+            tensors[name] = value
+        staged["tensors"] = tensors
+        return staged
+
+    def _commit(self, staged: dict[str, Any]) -> None:
+        for name, value in staged["tensors"].items():
+            self._buffers[name].copy_(value)
+        self._gen.set_state(staged["rng"])
+        self.frame = staged["frame"]
+        self._queue_head = staged["queue_head"]
+        self.action_moving_average = staged["action_moving_average"]
+        self.consecutive_successes = staged["consecutive_successes"]
+
+
+def _checked_adr_config(cfg: ADRConfig) -> ADRConfig:
+    """The ADR config the task runs (``use_adr: false`` freezes ranges at ``init_range``).
+
+    Raises:
+        ConfigError: the parameter set does not fit the task.
+    """
+    problems = []
+    names = set(cfg.params)
+    missing = [n for n in REORIENT_ADR_PARAMS if n not in names]
+    unknown = sorted(names - set(REORIENT_ADR_PARAMS))
+    if missing:
+        problems.append(f"missing parameters: {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown parameters (the task reads none of them): {', '.join(unknown)}")
+    for name, spec in cfg.params.items():
+        if spec.range_path is not None:
+            problems.append(f"{name}: the Reorient task has no range_path parameters")
+        expected = ParamType.CATEGORICAL if name in CATEGORICAL_PARAMS else ParamType.UNIFORM
+        if name in REORIENT_ADR_PARAMS and spec.type is not expected:
+            problems.append(f"{name}: type must be {expected.value}, got {spec.type.value}")
+    latency = cfg.params.get("action_latency")
+    if latency is not None:
+        hi = latency.limits[1]
+        if hi is None or not math.isfinite(hi):
+            problems.append("action_latency: limits need a finite upper bound (queue size)")
+        if latency.limits[0] is None or latency.limits[0] < 0:
+            problems.append("action_latency: limits need a lower bound >= 0")
+    if problems:
+        raise ConfigError("task.adr does not fit the Reorient task:\n  " + "\n  ".join(problems))
+    if not cfg.use_adr and cfg.update_adr_ranges:
+        logger.info("use_adr is false: ADR ranges stay at init_range (plain randomization)")
+        return cfg.model_copy(update={"update_adr_ranges": False})
+    return cfg
+
+
+def _state_int(state: Mapping[str, Any], key: str) -> int:
+    value = state.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise StateError(f"Reorient state: task.{key} must be an int, got {value!r}")
+    return value
+
+
+def _state_float(state: Mapping[str, Any], key: str) -> float:
+    value = state.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise StateError(f"Reorient state: task.{key} must be a finite number, got {value!r}")
+    return float(value)
