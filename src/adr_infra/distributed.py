@@ -56,10 +56,10 @@ class TorchDistributedExchange:
             dtype=local.dtype,
             device=local.device,
         )
+        # all_gather_single is the newer name of all_gather_into_tensor.
+        gather = getattr(dist, "all_gather_single", None) or dist.all_gather_into_tensor
         try:
-            dist.all_gather_into_tensor(
-                out, local if local.dim() else local.view(1), group=self._group
-            )
+            gather(out, local if local.dim() else local.view(1), group=self._group)
         except (RuntimeError, dist.DistBackendError) as exc:
             raise ExchangeError(
                 f"rank {self._rank}: the ADR exchange with the other {self._world_size - 1} "

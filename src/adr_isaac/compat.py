@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from adr_domain import ADRConfig, ADREngine, EnvIds, UpdateReport, WorkerType, step_bound
-from adr_domain.config import to_plain
+from adr_infra import import_isaacgymenvs_ranges
 
 __all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes"]
 
@@ -374,38 +374,13 @@ class ADRCompat:
 def import_reference_ranges(engine: ADREngine, adr_params: Mapping[str, Any]) -> None:
     """Restore ranges and next limits from an IsaacGymEnvs ``adr_params`` dict.
 
-    Honours ``adr_load_from_checkpoint`` (False: nothing is restored). Queues,
-    worker assignment, per-env values and random streams start fresh, and a
-    warning says so.
+    Delegates to :func:`adr_infra.import_isaacgymenvs_ranges` (honours
+    ``adr_load_from_checkpoint``; queues are cleared, the rest starts fresh, and
+    a warning says what the checkpoint lacked).
 
     Raises:
-        StateError: parameters missing from the dict, or ranges outside the config.
+        adr_infra.IncompatibleCheckpointError: parameters of the config missing
+            from ``adr_params`` or of another type/kind, or ranges outside the
+            config's limits (a ``ValueError``).
     """
-    from adr_domain.errors import StateError
-
-    if not engine.cfg.adr_load_from_checkpoint:
-        log.info("adr_load_from_checkpoint is false: ADR ranges start from init_range")
-        return
-    plain = to_plain(adr_params)
-    missing = [n for n in engine.param_names if n not in plain or "range" not in plain[n]]
-    if missing:
-        raise StateError(f"IsaacGymEnvs adr_params lack the ranges of: {', '.join(missing)}")
-    bounds = torch.tensor([plain[n]["range"] for n in engine.param_names], dtype=torch.float64)
-    state = engine.state_dict()
-    state["bounds"] = bounds
-    nexts = []
-    for n, name in enumerate(engine.param_names):
-        nl = plain[name].get("next_limits")
-        if nl is None or any(v is None for v in nl):
-            nl = engine.next_limits_for(bounds)[n].tolist()
-        nexts.append([float(v) for v in nl])
-    state["next_limits"] = torch.tensor(nexts, dtype=torch.float64)
-    engine.load_state_dict(state, restore_ranges=True)
-    extra = sorted(set(plain) - set(engine.param_names))
-    log.warning(
-        "imported IsaacGymEnvs ADR ranges for %d parameters; boundary queues, worker "
-        "assignment, per-env values and random streams were not in the checkpoint and "
-        "start fresh%s",
-        engine.num_params,
-        f" (ignored unknown parameters: {', '.join(extra)})" if extra else "",
-    )
+    import_isaacgymenvs_ranges(engine, adr_params)

@@ -1,0 +1,267 @@
+"""``adr-ckpt``: inspect and convert checkpoints.
+
+Usage::
+
+    adr-ckpt inspect PATH [--adr-config cfg/adr/dextreme.yaml]
+    adr-ckpt inspect latest --experiment NAME [--train-dir runs]
+    adr-ckpt convert SRC DST [--force]          # any store -> any store, by suffix
+    adr-ckpt list NAME [--train-dir runs]
+
+Exit status: 0 success, 1 error (one line on stderr, no traceback), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from adr_infra import CheckpointSummary, ParamSummary
+
+# adr_infra (and torch with it) is imported by the commands, after argument
+# parsing, so that usage errors and --help answer at once.
+
+__all__ = ["format_summary", "main"]
+
+PROG = "adr-ckpt"
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+def _num(value: float | None, *, none: str = "?") -> str:
+    if value is None:
+        return none
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.6g}"
+
+
+def _pair(value: tuple[float | None, float | None] | None, *, unbounded: bool = False) -> str:
+    if value is None:
+        return "?"
+    lo, hi = value
+    if unbounded:
+        return f"[{_num(lo, none='-inf')}, {_num(hi, none='inf')}]"
+    return f"[{_num(lo)}, {_num(hi)}]"
+
+
+def _fill(value: tuple[int, int] | None, capacity: int | None) -> str:
+    if value is None:
+        return "-"
+    cap = "?" if capacity is None else str(capacity)
+    return f"{value[0]}/{cap} {value[1]}/{cap}"
+
+
+def _workers(value: tuple[int, int] | None) -> str:
+    return "-" if value is None else f"{value[0]} {value[1]}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, ["-" * w for w in widths], *rows]:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return lines
+
+
+def _param_row(p: ParamSummary, capacity: int | None) -> list[str]:
+    return [
+        p.name,
+        p.type or "?",
+        p.kind or "?",
+        _pair(p.init_range),
+        _pair(p.range),
+        _pair(p.limits, unbounded=True) if p.limits is not None else "?",
+        _pair(p.next_limits),
+        _fill(p.queue_fill, capacity),
+        _workers(p.boundary_workers),
+    ]
+
+
+def format_summary(path: str, s: CheckpointSummary) -> str:
+    """The text ``adr-ckpt inspect`` prints."""
+    from adr_infra import RestoreSource
+
+    created = s.created_at or "unknown time"
+    lines = [
+        f"checkpoint   {path}",
+        f"format       adr-kit checkpoint v{s.format_version}, by {s.producer}, {created}",
+        f"experiment   {s.experiment or '-'}",
+        f"epoch        {s.epoch if s.epoch is not None else '-'}"
+        f"   frame {s.frame if s.frame is not None else '-'}"
+        f"   best mean reward {_num(s.last_mean_rewards, none='-')}",
+    ]
+    if s.source is RestoreSource.ADR_KIT:
+        lines.append(
+            f"ADR state    complete engine state, schema {s.engine_schema_version}, "
+            f"parameter set {(s.param_set_hash or '?')[:16]}"
+        )
+        perf = "-" if s.rollout_perf is None else _num(s.rollout_perf)
+        lines.append(
+            f"envs         {s.num_envs}, update {s.step}, queue length {s.queue_length}, "
+            f"rollout performance {perf}"
+        )
+    elif s.source is RestoreSource.ISAACGYMENVS:
+        lines.append("ADR state    IsaacGymEnvs adr_params (ranges and next limits only)")
+    else:
+        lines.append("ADR state    none")
+    if s.workers is not None:
+        total = max(s.workers.total, 1)
+        parts = [
+            f"{label} {count} ({100.0 * count / total:.1f}%)"
+            for label, count in (
+                ("rollout", s.workers.rollout),
+                ("boundary", s.workers.boundary),
+                ("test", s.workers.test),
+            )
+        ]
+        lines.append("workers      " + ", ".join(parts))
+    lines.append(f"env state    {', '.join(s.env_state_keys) or '-'}")
+    lines.append(f"tensors      {s.tensor_bytes} bytes")
+    if s.params:
+        lines.append("")
+        header = [
+            "parameter",
+            "type",
+            "kind",
+            "init range",
+            "current range",
+            "limits",
+            "next limits",
+            "queue lo hi",
+            "boundary lo hi",
+        ]
+        lines += _table(header, [_param_row(p, s.queue_length) for p in s.params])
+        if any(p.init_range is None for p in s.params):
+            lines.append("")
+            lines.append(
+                "(init range and limits are in the config: pass --adr-config to show them)"
+            )
+    return "\n".join(lines)
+
+
+def _load_adr_config(path: str | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    import yaml
+
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as exc:
+        raise CliError(f"{path}: cannot read the ADR config: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("adr"), dict):
+        data = data["adr"]
+    if not isinstance(data, dict):
+        raise CliError(f"{path}: the ADR config must be a mapping")
+    return data
+
+
+def _resolve(path: str, experiment: str | None, train_dir: str) -> str:
+    from adr_infra import RunLayout
+
+    if path in ("latest", "best"):
+        if experiment is None:
+            raise CliError(f"'{path}' needs --experiment NAME")
+        return str(RunLayout(experiment, train_dir).resolve(path))
+    return path
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from adr_infra import load_checkpoint, summarize
+
+    path = _resolve(args.path, args.experiment, args.train_dir)
+    checkpoint = load_checkpoint(path)
+    summary = summarize(checkpoint, adr_config=_load_adr_config(args.adr_config))
+    print(format_summary(path, summary))
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from adr_infra import load_checkpoint, resolve_location, save_checkpoint
+
+    src, dst = args.src, args.dst
+    _, location = resolve_location(dst)  # unknown destination format: fail before reading
+    if Path(location).exists() and not args.force:
+        raise CliError(f"{dst}: already exists (pass --force to replace it)")
+    checkpoint = load_checkpoint(src)
+    save_checkpoint(dst, checkpoint)
+    if load_checkpoint(dst).content_digest() != checkpoint.content_digest():
+        raise CliError(f"{dst}: the written checkpoint differs from {src}")
+    print(f"converted {src} -> {dst} ({checkpoint.content_digest()})")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from adr_infra import RunLayout
+
+    layout = RunLayout(args.experiment, args.train_dir)
+    files = layout.checkpoints()
+    if not files:
+        raise CliError(f"{layout.nn_dir}: no checkpoints of experiment {args.experiment!r}")
+    latest, best = layout.latest(), layout.best()
+    rows = []
+    for f in files:
+        marks = [m for m, p in (("latest", latest), ("best", best)) if p == f.path]
+        n = f.name
+        rows.append(
+            [
+                f.path.name,
+                n.kind.value,
+                "-" if n.epoch is None else str(n.epoch),
+                "-" if n.frame is None else str(n.frame),
+                _num(n.reward, none="-"),
+                ",".join(marks),
+            ]
+        )
+    print(f"{layout.nn_dir}:")
+    print("\n".join(_table(["file", "kind", "epoch", "frame", "reward", ""], rows)))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Inspect and convert checkpoints.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="show a checkpoint's metadata and ADR state")
+    p.add_argument("path", help="checkpoint file (.pth, .h5, ...) or 'latest'/'best'")
+    p.add_argument("--adr-config", help="ADR config YAML (for init ranges and limits)")
+    p.add_argument("--experiment", "-e", help="experiment name, for 'latest'/'best'")
+    p.add_argument("--train-dir", default="runs", help="directory of all runs (default: runs)")
+    p.set_defaults(func=_inspect)
+
+    c = sub.add_parser("convert", help="copy a checkpoint into another store (by suffix)")
+    c.add_argument("src", help="source checkpoint")
+    c.add_argument("dst", help="destination (its suffix picks the store)")
+    c.add_argument("--force", action="store_true", help="replace an existing destination")
+    c.set_defaults(func=_convert)
+
+    ls = sub.add_parser("list", help="list an experiment's checkpoints")
+    ls.add_argument("experiment", help="experiment name")
+    ls.add_argument("--train-dir", default="runs", help="directory of all runs (default: runs)")
+    ls.set_defaults(func=_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``adr-ckpt``; returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format=f"{PROG}: %(levelname)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except (CliError, ValueError, OSError) as exc:  # CheckpointError, ConfigError: ValueError
+        message = " ".join(str(exc).split())
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

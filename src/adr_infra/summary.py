@@ -1,0 +1,273 @@
+"""A readable summary of a checkpoint: metadata, per-parameter ranges and queues, workers.
+
+Init ranges and limits belong to the config, not to the engine state: they are
+read from the ADR config when one is given, else from the env state's
+``adr_params`` (which adr-kit's Isaac adapter and IsaacGymEnvs both save).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import torch
+
+from adr_domain import ADRConfig, WorkerType
+from adr_infra.checkpoint import Checkpoint
+from adr_infra.restore import REFERENCE_PARAMS_KEY, RestoreSource
+from adr_infra.tree import tensor_nbytes
+
+__all__ = ["CheckpointSummary", "ParamSummary", "WorkerSplit", "summarize"]
+
+Pair = tuple[float | None, float | None]
+
+
+@attrs.frozen
+class ParamSummary:
+    """One ADR parameter in a checkpoint (None where the checkpoint does not say).
+
+    Attributes:
+        name: parameter name.
+        type: ``uniform`` or ``categorical``.
+        kind: ``tensor`` (sampled by the engine) or ``range_path`` (applied by the simulator).
+        init_range: ``(lo, hi)`` from the config.
+        range: current ``(lo, hi)``.
+        next_limits: ``(lo, hi)`` one step beyond the range.
+        limits: ``(lo, hi)`` from the config (None side: unbounded).
+        queue_fill: results in the ``(low, high)`` boundary queues.
+        boundary_workers: envs evaluating the ``(low, high)`` bound.
+    """
+
+    name: str
+    type: str | None = None
+    kind: str | None = None
+    init_range: Pair | None = None
+    range: Pair | None = None
+    next_limits: Pair | None = None
+    limits: Pair | None = None
+    queue_fill: tuple[int, int] | None = None
+    boundary_workers: tuple[int, int] | None = None
+
+
+@attrs.frozen
+class WorkerSplit:
+    """How many envs are rollout, boundary and test workers."""
+
+    rollout: int
+    boundary: int
+    test: int
+
+    @property
+    def total(self) -> int:
+        """Number of envs."""
+        return self.rollout + self.boundary + self.test
+
+
+@attrs.frozen
+class CheckpointSummary:
+    """What ``adr-ckpt inspect`` shows.
+
+    Attributes:
+        format_version: checkpoint format version.
+        producer: what wrote the file.
+        created_at: ISO creation time, if known.
+        experiment: experiment name, if recorded.
+        epoch: rl_games epoch.
+        frame: rl_games frame.
+        last_mean_rewards: rl_games' best mean reward.
+        param_set_hash: ADR parameter-set hash.
+        engine_schema_version: schema version of the engine state.
+        source: kind of ADR state in the env state.
+        num_envs: envs of the engine state.
+        step: engine update counter.
+        queue_length: queue capacity ``adr_queue_threshold_length``.
+        rollout_perf: rollout performance EMA (None until valid).
+        workers: the worker split.
+        params: one row per ADR parameter.
+        env_state_keys: the env state's top-level keys.
+        tensor_bytes: raw bytes of all tensors in the checkpoint.
+    """
+
+    format_version: int
+    producer: str
+    created_at: str | None
+    experiment: str | None
+    epoch: int | None
+    frame: int | None
+    last_mean_rewards: float | None
+    param_set_hash: str | None
+    engine_schema_version: int | None
+    source: RestoreSource
+    num_envs: int | None
+    step: int | None
+    queue_length: int | None
+    rollout_perf: float | None
+    workers: WorkerSplit | None
+    params: tuple[ParamSummary, ...]
+    env_state_keys: tuple[str, ...]
+    tensor_bytes: int
+
+
+def _pair(value: object) -> Pair | None:
+    if isinstance(value, torch.Tensor) and value.numel() == 2:
+        value = value.reshape(-1).tolist()
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    out: list[float | None] = []
+    for item in value:
+        if item is None:
+            out.append(None)
+        elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            out.append(float(item))
+        else:
+            return None
+    return out[0], out[1]
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _tensor(state: Mapping[str, Any], key: str, shape: tuple[int, ...]) -> torch.Tensor | None:
+    value = state.get(key)
+    if isinstance(value, torch.Tensor) and tuple(value.shape) == shape:
+        return value
+    return None
+
+
+def _config_rows(config: ADRConfig | Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    if config is None:
+        return {}
+    cfg = ADRConfig.from_mapping(config)
+    return {
+        name: {
+            "init_range": tuple(p.init_range),
+            "limits": tuple(p.limits),
+            "type": p.type.value,
+            "kind": "tensor" if p.range_path is None else "range_path",
+        }
+        for name, p in cfg.params.items()
+    }
+
+
+def _engine_rows(
+    state: Mapping[str, Any],
+) -> tuple[list[str], dict[str, dict[str, Any]], WorkerSplit | None]:
+    names = state.get("param_names")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return [], {}, None
+    P = len(names)
+    types = state.get("param_types")
+    kinds = state.get("param_kinds")
+    bounds = _tensor(state, "bounds", (P, 2))
+    nexts = _tensor(state, "next_limits", (P, 2))
+    lengths = _tensor(state, "queue_lengths", (2 * P,))
+    worker_types = state.get("worker_types")
+    modes = state.get("adr_modes")
+    split: WorkerSplit | None = None
+    per_queue: list[int] | None = None
+    if isinstance(worker_types, torch.Tensor) and worker_types.dim() == 1:
+        wt = worker_types.long()
+        counts = [int((wt == int(t)).sum()) for t in WorkerType]
+        split = WorkerSplit(
+            rollout=counts[WorkerType.ROLLOUT],
+            boundary=counts[WorkerType.BOUNDARY],
+            test=counts[WorkerType.TEST],
+        )
+        if isinstance(modes, torch.Tensor) and modes.shape == worker_types.shape:
+            boundary_modes = modes.long()[wt == int(WorkerType.BOUNDARY)]
+            boundary_modes = boundary_modes[(boundary_modes >= 0) & (boundary_modes < 2 * P)]
+            per_queue = torch.bincount(boundary_modes, minlength=2 * P).tolist()
+    rows: dict[str, dict[str, Any]] = {}
+    for n, name in enumerate(names):
+        row: dict[str, Any] = {}
+        if isinstance(types, list) and len(types) == P:
+            row["type"] = types[n]
+        if isinstance(kinds, list) and len(kinds) == P:
+            row["kind"] = kinds[n]
+        if bounds is not None:
+            row["range"] = _pair(bounds[n])
+        if nexts is not None:
+            row["next_limits"] = _pair(nexts[n])
+        if lengths is not None:
+            row["queue_fill"] = (int(lengths[2 * n]), int(lengths[2 * n + 1]))
+        if per_queue is not None:
+            row["boundary_workers"] = (per_queue[2 * n], per_queue[2 * n + 1])
+        rows[name] = row
+    return list(names), rows, split
+
+
+def _reference_rows(params: object) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    if not isinstance(params, Mapping):
+        return [], {}
+    rows: dict[str, dict[str, Any]] = {}
+    for name, entry in params.items():
+        if not isinstance(entry, Mapping):
+            continue
+        rows[str(name)] = {
+            "range": _pair(entry.get("range")),
+            "next_limits": _pair(entry.get("next_limits")),
+            "init_range": _pair(entry.get("init_range")),
+            "limits": _pair(entry.get("limits")),
+            "type": entry.get("type", "uniform"),
+            "kind": "range_path" if entry.get("range_path") else "tensor",
+        }
+    return list(rows), rows
+
+
+def summarize(
+    checkpoint: Checkpoint, *, adr_config: ADRConfig | Mapping[str, Any] | None = None
+) -> CheckpointSummary:
+    """Summarize a checkpoint (nothing is validated beyond what the store checked).
+
+    Args:
+        checkpoint: the checkpoint.
+        adr_config: the ADR config the run used, for init ranges and limits
+            (optional; the env state's ``adr_params`` is used otherwise).
+    """
+    env_state = checkpoint.env_state or {}
+    engine = checkpoint.engine_state
+    reference_names, reference = _reference_rows(env_state.get(REFERENCE_PARAMS_KEY))
+    configured = _config_rows(adr_config)
+    split: WorkerSplit | None = None
+    if engine is not None:
+        source = RestoreSource.ADR_KIT
+        names, rows, split = _engine_rows(engine)
+    elif reference:
+        source = RestoreSource.ISAACGYMENVS
+        names, rows = reference_names, {}
+    else:
+        source = RestoreSource.NONE
+        names, rows = list(configured), {}
+    params = []
+    for name in names:
+        merged: dict[str, Any] = {}
+        for layer in (reference.get(name, {}), configured.get(name, {}), rows.get(name, {})):
+            merged.update({k: v for k, v in layer.items() if v is not None})
+        params.append(ParamSummary(name=name, **merged))
+    perf = None
+    if engine is not None and engine.get("rollout_perf_valid") is True:
+        value = engine.get("rollout_perf")
+        perf = float(value) if isinstance(value, (int, float)) else None
+    meta = checkpoint.meta
+    return CheckpointSummary(
+        format_version=meta.format_version,
+        producer=meta.producer,
+        created_at=meta.created_at,
+        experiment=meta.experiment,
+        epoch=checkpoint.epoch,
+        frame=checkpoint.frame,
+        last_mean_rewards=checkpoint.last_mean_rewards,
+        param_set_hash=meta.param_set_hash,
+        engine_schema_version=meta.engine_schema_version,
+        source=source,
+        num_envs=_int(engine.get("num_envs")) if engine is not None else None,
+        step=_int(engine.get("step")) if engine is not None else None,
+        queue_length=_int(engine.get("queue_length")) if engine is not None else None,
+        rollout_perf=perf,
+        workers=split,
+        params=tuple(params),
+        env_state_keys=tuple(str(k) for k in env_state),
+        tensor_bytes=tensor_nbytes(checkpoint.to_rl_games()),
+    )

@@ -1,0 +1,75 @@
+"""The Checkpoint value: built from rl_games' dict, metadata read off the engine state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from adr_domain import SCHEMA_VERSION, ADREngine
+from adr_infra import Checkpoint, IncompatibleCheckpointError, TreeError, restore_engine
+from conftest import small_cfg
+from infra_helpers import assert_trees_identical, small_policy
+
+
+def test_an_rl_games_dict_splits_into_policy_and_env_state_and_back() -> None:
+    """from_rl_games / to_rl_games keep every key, env_state separate, in rl_games' order."""
+    engine = ADREngine(small_cfg(), 8)
+    weights = {**small_policy(), "env_state": {"adr": engine.state_dict()}, "scaler": {"s": 1.0}}
+    checkpoint = Checkpoint.from_rl_games(weights, experiment="exp")
+    assert "env_state" not in checkpoint.policy and "scaler" in checkpoint.policy
+    back = checkpoint.to_rl_games()
+    assert list(back) == [k for k in weights if k != "env_state"] + ["env_state"]
+    assert_trees_identical(back["env_state"], {"adr": dict(engine.state_dict())})
+
+
+def test_metadata_is_read_off_the_engine_state() -> None:
+    """param_set_hash and engine schema come from env_state['adr']; the counters from policy."""
+    engine = ADREngine(small_cfg(), 8)
+    checkpoint = Checkpoint.create(small_policy(), {"adr": engine.state_dict()}, experiment="e")
+    assert checkpoint.param_set_hash == engine.params.fingerprint()
+    assert checkpoint.meta.engine_schema_version == SCHEMA_VERSION
+    assert checkpoint.meta.experiment == "e" and checkpoint.meta.created_at
+    assert (checkpoint.epoch, checkpoint.frame, checkpoint.last_mean_rewards) == (12, 98_304, 17.25)
+    assert checkpoint.engine_state is not None
+    assert torch.equal(checkpoint.engine_state["bounds"], engine.bounds)
+
+
+def test_a_checkpoint_without_adr_state_has_no_parameter_set() -> None:
+    """No env state: no hash, no engine state, counters None when absent."""
+    checkpoint = Checkpoint.create({"model": {}}, None)
+    assert checkpoint.param_set_hash is None and checkpoint.engine_state is None
+    assert checkpoint.epoch is None and checkpoint.last_mean_rewards is None
+
+
+@pytest.mark.parametrize("key", ["env_state", "adr_kit"])
+def test_reserved_keys_cannot_be_part_of_the_policy(key: str) -> None:
+    """env_state and adr_kit are passed separately, never inside the policy part."""
+    with pytest.raises(TreeError, match=key):
+        Checkpoint.create({key: 1})
+
+
+def test_numpy_values_from_rl_games_become_plain_python_and_tensors() -> None:
+    """numpy.float32 reward -> float; a numpy array in the env state -> tensor."""
+    checkpoint = Checkpoint.create(
+        {"last_mean_rewards": np.float32(2.5)}, {"a": np.arange(3, dtype=np.int32)}
+    )
+    assert type(checkpoint.policy["last_mean_rewards"]) is float
+    assert checkpoint.env_state is not None
+    assert checkpoint.env_state["a"].dtype == torch.int32
+
+
+def test_the_digest_covers_metadata_as_well_as_content() -> None:
+    """Same content, another experiment name: another digest."""
+    a = Checkpoint.create({"epoch": 1}, None, experiment="a", created_at="2000-01-01T00:00:00")
+    b = Checkpoint.create({"epoch": 1}, None, experiment="b", created_at="2000-01-01T00:00:00")
+    c = Checkpoint.create({"epoch": 1}, None, experiment="a", created_at="2000-01-01T00:00:00")
+    assert a.content_digest() != b.content_digest()
+    assert a.content_digest() == c.content_digest()
+
+
+def test_an_env_state_whose_adr_entry_is_not_a_dict_cannot_be_restored() -> None:
+    """env_state['adr'] of the wrong type is an IncompatibleCheckpointError naming the file."""
+    checkpoint = Checkpoint.create(None, {"adr": [1, 2]})
+    with pytest.raises(IncompatibleCheckpointError, match=r"x\.pth.*list"):
+        restore_engine(ADREngine(small_cfg(), 8), checkpoint, path="x.pth")
