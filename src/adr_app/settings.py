@@ -1,0 +1,102 @@
+"""The app's own configuration keys, validated before any work starts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adr_domain.config import to_plain
+
+__all__ = ["AppSettings", "SettingsError"]
+
+
+class SettingsError(ValueError):
+    """The command line or config has invalid values (the message lists them)."""
+
+
+class AppSettings(BaseModel):
+    """Top-level keys of ``cfg/config.yaml`` (see the comments there).
+
+    Empty strings mean "default" for ``experiment``, ``num_envs``,
+    ``max_iterations`` and ``checkpoint``, as in IsaacGymEnvs.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    task_name: str
+    experiment: str = ""
+    train_dir: str = "runs"
+    num_envs: int | None = Field(default=None, gt=0)
+    seed: int = 42
+    torch_deterministic: bool = False
+    max_iterations: int | None = Field(default=None, gt=0)
+    checkpoint: str = ""
+    checkpoint_format: Literal["pth", "h5"] = "pth"
+    keep_checkpoints: int = Field(default=0, ge=0)
+    test: bool = False
+    test_games: int = Field(default=2000, gt=0)
+    multi_gpu: bool = False
+    resume_shared_adr_only: bool = False
+    dist_timeout: float = Field(default=120.0, gt=0)
+    rl_device: str = "cpu"
+    sim_device: str = "cpu"
+    graphics_device_id: int = 0
+    headless: bool = True
+    physics_engine: str = "physx"
+    pipeline: str = "cpu"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("num_envs", "max_iterations", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @field_validator("experiment")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if value and (value in (".", "..") or any(c in value for c in "/\\\0")):
+            raise ValueError(f"must be a plain directory name, got {value!r}")
+        return value
+
+    @field_validator("dist_timeout")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be finite")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def experiment_name(self) -> str:
+        """``experiment``, defaulting to the task name."""
+        return self.experiment or self.task_name
+
+    @property
+    def checkpoint_suffix(self) -> str:
+        """File suffix of new checkpoints."""
+        return f".{self.checkpoint_format}"
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> AppSettings:
+        """Validate the top-level keys of a resolved config.
+
+        Raises:
+            SettingsError: one line per invalid key, as ``key: problem``.
+        """
+        plain = {k: v for k, v in to_plain(cfg).items() if k not in ("task", "train")}
+        try:
+            return cls.model_validate(plain)
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                key = ".".join(str(p) for p in err["loc"])
+                msg = err["msg"].removeprefix("Value error, ")
+                lines.append(f"{key}={err.get('input')!r}: {msg}")
+            raise SettingsError("invalid setting:\n  " + "\n  ".join(lines)) from None

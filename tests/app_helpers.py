@@ -1,0 +1,78 @@
+"""Running adr-train in real subprocesses with tiny, fast configs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# Small enough to train an epoch in a fraction of a second on one core; ADR
+# thresholds below any possible mean so every full queue widens its bound.
+TINY = [
+    "num_envs=64",
+    "train.params.config.horizon_length=8",
+    "train.params.config.minibatch_size=512",
+    "train.params.config.mini_epochs=2",
+    "train.params.config.save_frequency=1",
+    "train.params.config.save_best_after=1",
+    "task.task.adr.adr_queue_threshold_length=2",
+    "task.task.adr.adr_objective_threshold_low=-2",
+    "task.task.adr.adr_objective_threshold_high=-1",
+    "task.env.maxStepsWithoutSuccess=6",
+]
+
+
+def adr_train(
+    cwd: Path, *overrides: str, timeout: float = 300, module: str = "adr_app.train"
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m adr_app.train`` in ``cwd`` (its runs/ go there)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", module, *overrides],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def checkpoints(run_dir: Path) -> list[Path]:
+    return sorted(p for p in (run_dir / "nn").iterdir() if p.suffix in (".pth", ".h5"))
+
+
+def epoch_of(path: Path) -> int:
+    name = path.name
+    return int(name.split("_ep_")[1].split("_")[0])
+
+
+def trees_equal(a: Any, b: Any, path: str = "") -> list[str]:
+    """Paths where two state trees differ (empty: bit-identical)."""
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        if not (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and torch.equal(a, b)
+        ):
+            return [path]
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return [f"{path} keys {sorted(a.keys() ^ b.keys())}"]
+        return [d for k in a for d in trees_equal(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path} length"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in trees_equal(x, y, f"{path}[{i}]")
+        ]
+    return [] if a == b else [path]
