@@ -100,7 +100,7 @@ def test_resuming_gives_exactly_the_uninterrupted_run(tmp_path: Path) -> None:
     assert not torch.equal(stopped["adr"]["bounds"], a["env_state"]["adr"]["bounds"]), (
         "ADR should keep moving after the resume point, or the test proves little"
     )
-    for key in ("model", "optimizer", "env_state", "epoch", "frame"):
+    for key in ("model", "optimizer", "env_state", "epoch", "frame", "adr_agent"):
         assert trees_equal(a[key], b[key], key) == [], key
     # The ADR trajectory, epoch by epoch, is the same too.
     pa, _ = read_adr_scalars(tmp_path / "runs" / "straight" / "summaries")

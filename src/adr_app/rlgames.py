@@ -42,6 +42,8 @@ progress = logging.getLogger("adr_app.progress")
 
 AGENT_STATE_KEY = "adr_agent"
 """Checkpoint entry with the agent state rl_games does not save itself."""
+AGENT_RANKS_KEY = "adr_agent_ranks"
+"""Checkpoint entry with the agent states of ranks 1 .. W-1 of a multi-process run."""
 
 
 @attrs.frozen
@@ -73,12 +75,13 @@ def adr_engine_of(env: object) -> ADREngine | None:
 
 
 class DistributedEnvState:
-    """Wraps a vecenv of one rank so that checkpoints hold every rank's state.
+    """Wraps a vecenv of one rank so that checkpoints hold every rank's state
+    (single-process runs use it too, as a world of one).
 
     rl_games saves only on rank 0, and only what ``vec_env.get_env_state()``
-    returns there. :meth:`gather` (a collective, called by the agent at the end
-    of every epoch on every rank) brings all ranks' env states to rank 0,
-    where :meth:`get_env_state` returns::
+    returns there. At the end of every epoch the agent gathers every rank's
+    env state on rank 0 (a collective) and hands it to :meth:`absorb`; then
+    :meth:`get_env_state` returns::
 
         {**rank 0's env state,               # its "adr" entry: full engine state
          "world_size": W,
@@ -105,13 +108,14 @@ class DistributedEnvState:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.env, name)
 
-    def gather(self) -> None:
-        """Collect every rank's env state on rank 0 (every rank must call it)."""
-        local = self.env.get_env_state()
-        parts: list[Any] = [None] * self.world_size if self.rank == 0 else []
-        dist.gather_object(local, parts if self.rank == 0 else None, dst=0)
-        if self.rank != 0:
-            return
+    def absorb(self, parts: list[Any]) -> None:
+        """On rank 0: take every rank's env state (rank order), as gathered by the agent.
+
+        Also checks that every rank holds the same shared ADR state.
+
+        Raises:
+            RuntimeError: the ranks' ADR states diverged (never expected).
+        """
         merged = dict(parts[0])
         shared0 = split_engine_state(merged["adr"])[0] if "adr" in merged else None
         others = []
@@ -133,6 +137,8 @@ class DistributedEnvState:
 
     def get_env_state(self) -> dict[str, Any] | None:
         """Every rank's env state as gathered at the end of the last epoch (rank 0)."""
+        if self.world_size == 1:
+            return dict(self.env.get_env_state(), world_size=1, other_ranks=[])
         if self._gathered is None:
             if self.rank == 0:
                 log.warning("no env state gathered yet; saving rank 0's only")
@@ -234,6 +240,8 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
     def __init__(self, base_name: str, params: dict[str, Any], options: AgentOptions) -> None:
         self.options = options
         self._resumed: dict[str, Any] | None = None
+        self._other_agent_states: list[Any] = []
+        self._pending_buffers: dict[str, Any] | None = None
         self._scratch_dir: str | None = None
         if options.world_size > 1 and options.rank != 0:
             # Ranks other than 0 never save or log; keep their writers out of runs/.
@@ -259,10 +267,30 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
                 shutil.rmtree(self._scratch_dir, ignore_errors=True)
 
     def train_epoch(self) -> Any:
+        if self._pending_buffers is not None:
+            self._apply_model_buffers(self._pending_buffers)
+            self._pending_buffers = None
         result = super().train_epoch()
-        if isinstance(self.vec_env, DistributedEnvState):
-            self.vec_env.gather()
+        if self.options.world_size > 1:
+            self._gather_ranks()
         return result
+
+    def _gather_ranks(self) -> None:
+        """Bring every rank's env state and agent state to rank 0 (all ranks call it).
+
+        Each rank's agent state includes its model buffers: rl_games keeps the
+        observation and value normalizers per rank (only gradients are
+        all-reduced), so an exact resume needs every rank's own.
+        """
+        env = self.vec_env.env if isinstance(self.vec_env, DistributedEnvState) else self.vec_env
+        local = {"env": env.get_env_state(), "agent": self._agent_state(with_buffers=True)}
+        parts: list[Any] = [None] * self.options.world_size if self.options.rank == 0 else []
+        dist.gather_object(local, parts if self.options.rank == 0 else None, dst=0)
+        if self.options.rank != 0:
+            return
+        if isinstance(self.vec_env, DistributedEnvState):
+            self.vec_env.absorb([part["env"] for part in parts])
+        self._other_agent_states = [part["agent"] for part in parts[1:]]
 
     def env_reset(self) -> Any:
         obs = super().env_reset()
@@ -277,6 +305,8 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         """Save to ``fn`` + the configured suffix (rl_games passes names without one)."""
         weights = self.get_full_state_weights()
         weights[AGENT_STATE_KEY] = self._agent_state()
+        if self.options.world_size > 1:
+            weights[AGENT_RANKS_KEY] = list(self._other_agent_states)
         path = Path(fn + self.options.checkpoint_suffix)
         checkpoint = Checkpoint.from_rl_games(weights, experiment=self.options.layout.experiment)
         save_checkpoint(path, checkpoint)
@@ -289,13 +319,20 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         """Restore from any store's file; the agent state is applied when training starts."""
         weights = load_checkpoint(fn).to_rl_games()
         agent_state = weights.pop(AGENT_STATE_KEY, None)
+        others = weights.pop(AGENT_RANKS_KEY, None)
+        if self.options.rank > 0:
+            if isinstance(others, list) and len(others) == self.options.world_size - 1:
+                agent_state = others[self.options.rank - 1]
+            else:
+                log.warning("the checkpoint has no agent state of rank %d", self.options.rank)
+                agent_state = None
         self.set_full_state_weights(weights, set_epoch=set_epoch)
         self._resumed = agent_state if isinstance(agent_state, dict) else {}
         if "last_mean_rewards" in weights:
             self._resumed.setdefault("last_mean_rewards", weights["last_mean_rewards"])
         log.info("restored %s (epoch %s, frame %s)", fn, weights.get("epoch"), weights.get("frame"))
 
-    def _agent_state(self) -> dict[str, Any]:
+    def _agent_state(self, *, with_buffers: bool = False) -> dict[str, Any]:
         def meter(m: Any) -> dict[str, Any]:
             return {"mean": m.mean.detach().cpu().clone(), "size": int(m.current_size)}
 
@@ -310,26 +347,41 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
             value = getattr(self, name, None)
             if isinstance(value, torch.Tensor):
                 state[name] = value.detach().cpu().clone()
+        if with_buffers:
+            state["model_buffers"] = {
+                name: buf.detach().cpu().clone() for name, buf in self.model.named_buffers()
+            }
         return state
 
+    def _apply_model_buffers(self, buffers: Mapping[str, Any]) -> None:
+        own = dict(self.model.named_buffers())
+        for name, value in buffers.items():
+            if name in own and isinstance(value, torch.Tensor):
+                own[name].copy_(value.to(own[name].device))
+
     def _apply_agent_state(self, state: Mapping[str, Any]) -> None:
+        buffers = state.get("model_buffers")
+        if isinstance(buffers, Mapping):
+            # rl_games' multi-process train() broadcasts rank 0's whole model
+            # after env_reset(); this rank's own normalizers go in afterwards.
+            self._pending_buffers = dict(buffers)
         if "last_mean_rewards" in state:
             best = float(state["last_mean_rewards"])
             if math.isfinite(best):
                 self.last_mean_rewards = best
         if "last_lr" in state:
+            # The scheduler's value. The optimizer's own LR came back with its
+            # state dict; in multi-process runs it is the float32 value rank 0
+            # broadcast, so it must not be overwritten with this one.
             self.last_lr = float(state["last_lr"])
-            for group in self.optimizer.param_groups:
-                group["lr"] = self.last_lr
         if "entropy_coef" in state:
             self.entropy_coef = float(state["entropy_coef"])
         for name in ("game_rewards", "game_shaped_rewards", "game_lengths"):
             saved = state.get(name)
             target = getattr(self, name)
-            if isinstance(saved, Mapping) and tuple(saved["mean"].shape) == tuple(
-                target.mean.shape
-            ):
-                target.mean.copy_(saved["mean"].to(target.mean.device))
+            if isinstance(saved, Mapping) and isinstance(saved.get("mean"), torch.Tensor):
+                # rl_games' AverageMeter rebinds (and reshapes) its buffer on update.
+                target.mean = saved["mean"].to(target.mean.device).clone()
                 target.current_size = int(saved["size"])
         for name in ("current_rewards", "current_shaped_rewards", "current_lengths", "dones"):
             saved = state.get(name)

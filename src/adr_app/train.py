@@ -4,10 +4,14 @@
     adr-train experiment=demo checkpoint=latest    # resume by experiment name
     adr-train experiment=demo checkpoint=best test=True   # play, print successes
     torchrun --nproc_per_node=2 -m adr_app.train multi_gpu=True   # several processes
+    adr-train task=AllegroHandDextremeADR sim_device=cuda:0 rl_device=cuda:0 pipeline=gpu
 
 Config: ``cfg/config.yaml`` (app keys), ``cfg/task/<task>.yaml``,
-``cfg/train/<task>PPO.yaml``. Problems with the command line or config are
-reported before any work starts (exit code 2); a failed run exits with 1.
+``cfg/train/<task>PPO.yaml``. A task that is not embedded is an Isaac Gym
+task: its yaml's ``entry_point: "package.module:ClassName"`` (or IsaacGymEnvs'
+``isaacgym_task_map``) names its class (see :mod:`adr_app.isaacgym_env`).
+Problems with the command line or config are reported before any work starts
+(exit code 2); a failed run exits with 1.
 """
 
 from __future__ import annotations
@@ -71,6 +75,10 @@ class UsageError(ValueError):
 def make_plan(cfg: Mapping[str, Any]) -> TrainPlan:
     """Validate a resolved config and derive the run plan.
 
+    A task that is not embedded is an Isaac Gym task: its class is imported
+    here. Isaac Gym must be imported before torch, so when it is installed but
+    not loaded, ``adr-train`` restarts itself with ``import isaacgym`` first.
+
     Raises:
         UsageError: anything wrong with the settings, the task or train
             config, or the checkpoint to resume.
@@ -87,15 +95,12 @@ def make_plan(cfg: Mapping[str, Any]) -> TrainPlan:
         raise UsageError("task: no task config (choose one with task=<name>)")
     if not isinstance(train_cfg, dict) or not isinstance(train_cfg.get("params"), dict):
         raise UsageError("train: the train config needs a 'params' block (rl_games)")
-    if settings.task_name not in EMBEDDED_TASKS:
-        raise UsageError(
-            f"task={settings.task_name}: not an embedded task ({', '.join(EMBEDDED_TASKS)}). "
-            "Isaac Gym tasks run through adr_isaac.ADRVecTask inside IsaacGymEnvs' own "
-            "launcher; see docs/porting_guide.md"
-        )
     if settings.multi_gpu and settings.test:
         raise UsageError("test=True plays in one process; drop multi_gpu=True")
-    _check_task(settings, task_cfg)
+    if settings.task_name in EMBEDDED_TASKS:
+        _check_task(settings, task_cfg)
+    else:
+        _check_isaacgym_task(settings, task_cfg, train_cfg["params"])
 
     try:
         layout = RunLayout(experiment=settings.experiment_name, train_dir=settings.train_dir)
@@ -146,6 +151,137 @@ def _check_task(settings: AppSettings, task_cfg: dict[str, Any]) -> None:
         ReorientConfig.from_mapping(task_cfg)
     except ValueError as exc:
         raise UsageError(f"task={settings.task_name}: {exc}") from None
+
+
+def _check_isaacgym_task(
+    settings: AppSettings, task_cfg: dict[str, Any], rl_params: Mapping[str, Any]
+) -> None:
+    """An Isaac Gym task: its class resolves, an adapter task's config and the
+    train config's observation inputs validate."""
+    from adr_app.isaacgym_env import ObsSpec, isaacgym_task_config
+    from adr_isaac.adr_task import ADRTaskMixin, TaskSettings
+
+    where = f"task={settings.task_name}"
+    if settings.multi_gpu:
+        raise UsageError(
+            f"{where}: multi_gpu=True trains only the embedded tasks "
+            f"({', '.join(EMBEDDED_TASKS)}); train Isaac Gym tasks in one process"
+        )
+    task_cls = _isaacgym_task_class(settings, task_cfg)
+    env = task_cfg.get("env")
+    num_envs = settings.num_envs or _int_or_none(
+        env.get("numEnvs") if isinstance(env, dict) else None
+    )
+    if num_envs is None or num_envs <= 0:
+        raise UsageError(f"{where}: env.numEnvs must be a positive int (or pass num_envs=N)")
+    try:
+        ObsSpec.from_train_params(rl_params)
+    except ConfigError as exc:
+        raise UsageError(f"train: {exc}") from None
+    if issubclass(task_cls, ADRTaskMixin):
+        try:
+            cfg = isaacgym_task_config(task_cfg, num_envs=num_envs, seed=None)
+            TaskSettings.from_config(cfg, settings.sim_device)
+        except ConfigError as exc:
+            raise UsageError(f"{where}: {exc}") from None
+
+
+def _isaacgym_task_class(settings: AppSettings, task_cfg: Mapping[str, Any]) -> type:
+    """The Isaac Gym task's class (imported once; later calls hit the import cache)."""
+    from adr_app.isaacgym_env import TaskClassError, resolve_task_class
+
+    where = f"task={settings.task_name}"
+    _import_isaacgym_first(where)
+    try:
+        return resolve_task_class(settings.task_name, task_cfg)
+    except TaskClassError as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
+_ISAACGYM_FIRST_ENV = "ADR_TRAIN_ISAACGYM_FIRST"
+"""Set in the environment of an ``adr-train`` restarted with Isaac Gym imported first."""
+_ISAACGYM_FIRST_CODE = (
+    "import sys\n"
+    "try:\n"
+    "    import isaacgym  # noqa: F401  (Isaac Gym refuses to load after torch)\n"
+    "except Exception as exc:\n"
+    "    print(f'adr-train: error: importing isaacgym failed: {exc}', file=sys.stderr)\n"
+    "    sys.exit(2)\n"
+    "from adr_app.train import main\n"
+    "main()\n"
+)
+
+
+def _import_isaacgym_first(where: str) -> None:
+    """Make sure Isaac Gym, when installed, was imported before torch.
+
+    Isaac Gym raises ImportError once torch is imported, and this module
+    imports torch, so a command-line ``adr-train`` restarts itself (same
+    arguments, environment and directory) with ``import isaacgym`` first.
+    Nothing happens without Isaac Gym or when it is already loaded.
+
+    Raises:
+        UsageError: Isaac Gym is installed but not loaded and this process
+            is not a command-line ``adr-train`` (it cannot be restarted).
+    """
+    import importlib.util
+
+    if "isaacgym" in sys.modules or importlib.util.find_spec("isaacgym") is None:
+        return
+    main_module = sys.modules.get("__main__")
+    main_name = getattr(getattr(main_module, "__spec__", None), "name", None)
+    argv = _isaacgym_first_argv(sys.executable, sys.argv, main_name, os.environ)
+    if argv is None:
+        raise UsageError(
+            f"{where}: Isaac Gym must be imported before torch: start `adr-train` from the "
+            "command line, or `import isaacgym` first in your own launcher"
+        )
+    print("adr-train: restarting with Isaac Gym imported before torch", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(argv[0], argv, {**os.environ, _ISAACGYM_FIRST_ENV: "1"})
+
+
+def _isaacgym_first_argv(
+    executable: str, argv: list[str], main_name: str | None, environ: Mapping[str, str]
+) -> list[str] | None:
+    """The command that restarts this ``adr-train`` with Isaac Gym imported first, or
+    None when this process is not a command-line ``adr-train`` or was restarted already."""
+    if environ.get(_ISAACGYM_FIRST_ENV):
+        return None
+    from_command_line = main_name == "adr_app.train" or (
+        bool(argv) and Path(argv[0]).name == "adr-train"
+    )
+    if not from_command_line:
+        return None
+    return [executable, "-c", _ISAACGYM_FIRST_CODE, *argv[1:]]
+
+
+def _isaacgym_env_factory(
+    settings: AppSettings, task_cfg: Mapping[str, Any], rl_params: Mapping[str, Any], seed: int
+) -> Callable[[int], Any]:
+    """Builds the Isaac Gym task with ``num_envs`` envs, wrapped for rl_games."""
+    from adr_app.isaacgym_env import (
+        IsaacGymDevices,
+        IsaacGymVecEnv,
+        ObsSpec,
+        isaacgym_task_config,
+    )
+
+    task_cls = _isaacgym_task_class(settings, task_cfg)
+    obs_spec = ObsSpec.from_train_params(rl_params)
+    devices = IsaacGymDevices(
+        rl_device=settings.rl_device,
+        sim_device=settings.sim_device,
+        graphics_device_id=settings.graphics_device_id,
+        headless=settings.headless,
+    )
+
+    def build(num_envs: int) -> IsaacGymVecEnv:
+        cfg = isaacgym_task_config(task_cfg, num_envs=num_envs, seed=seed, evaluate=settings.test)
+        return IsaacGymVecEnv.from_task_class(task_cls, cfg, devices, obs_spec)
+
+    return build
 
 
 def _rl_games_params(settings: AppSettings, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -228,11 +364,13 @@ def run(plan: TrainPlan) -> int:
 
         rank, local_rank, world_size = init_process_group(timeout_s=s.dist_timeout)
         exchange = TorchDistributedExchange()
+        _explain_launcher_stops(rank)
     seed = _shared_seed(s.seed, world_size)
     _seed_everything(seed + rank, s.torch_deterministic)
 
+    embedded = s.task_name in EMBEDDED_TASKS
     task_cfg = copy.deepcopy(plan.task_cfg)
-    if s.test:
+    if s.test and embedded:
         # Evaluate at the checkpoint's ranges: finished envs become rollout workers.
         task_cfg.setdefault("task", {}).setdefault("adr", {})["update_adr_ranges"] = False
     num_envs = s.num_envs
@@ -245,7 +383,12 @@ def run(plan: TrainPlan) -> int:
         num_envs = int(task_cfg["env"]["numEnvs"])
         rl_params["config"]["num_actors"] = num_envs
 
+    # Isaac Gym tasks: one process, seeded from the run's seed, played at fixed ranges.
+    isaacgym_env = None if embedded else _isaacgym_env_factory(s, task_cfg, plan.rl_params, seed)
+
     def create(num_actors: int, **kwargs: Any) -> Any:
+        if isaacgym_env is not None:
+            return isaacgym_env(num_actors)
         env = ReorientVecEnv.from_config(
             task_cfg,
             num_envs=num_actors,
@@ -254,11 +397,7 @@ def run(plan: TrainPlan) -> int:
             adr_seed=seed,
             adr_exchange=exchange,
         )
-        if world_size > 1:
-            return DistributedEnvState(
-                env, rank, world_size, shared_adr_only=s.resume_shared_adr_only
-            )
-        return env
+        return DistributedEnvState(env, rank, world_size, shared_adr_only=s.resume_shared_adr_only)
 
     vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kw: create(num_actors, **kw))
     env_configurations.register(
@@ -307,6 +446,22 @@ def run(plan: TrainPlan) -> int:
     return 0
 
 
+def _explain_launcher_stops(rank: int) -> None:
+    """torchrun stops every rank with SIGTERM when one of them fails: say so."""
+    import signal
+
+    def stopped(signum: int, frame: Any) -> None:
+        print(
+            f"adr-train: rank {rank} stopped by the launcher (signal {signum}), most likely "
+            "because another process of the run failed; resume the run from its latest "
+            "checkpoint with checkpoint=latest",
+            file=sys.stderr,
+        )
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stopped)
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for name in ("adr_app", "adr_domain", "adr_infra", "adr_isaac"):
@@ -335,6 +490,16 @@ def _hydra_entry(cfg: Any) -> None:
         code = run(plan)
     except (CheckpointError, StateError, ConfigError) as exc:
         print(f"adr-train: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except RuntimeError as exc:
+        if not plan.settings.multi_gpu:
+            raise
+        # A collective failed: a peer died or the group broke.
+        print(
+            f"adr-train: error: the processes of the run lost each other ({exc}); "
+            "resume from the latest checkpoint with checkpoint=latest",
+            file=sys.stderr,
+        )
         sys.exit(1)
     except KeyboardInterrupt:
         print("adr-train: interrupted", file=sys.stderr)
