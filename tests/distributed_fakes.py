@@ -14,8 +14,9 @@ T = TypeVar("T")
 class Hub:
     """Shared meeting point of ``world_size`` ThreadExchanges."""
 
-    def __init__(self, world_size: int) -> None:
+    def __init__(self, world_size: int, *, blocking: bool = True) -> None:
         self.world_size = world_size
+        self.blocking = blocking
         self.barrier = threading.Barrier(world_size, timeout=30)
         self.slots: list[torch.Tensor | None] = [None] * world_size
         self.calls = 0
@@ -36,6 +37,10 @@ class ThreadExchange:
     @property
     def world_size(self) -> int:
         return self.hub.world_size
+
+    @property
+    def blocking(self) -> bool:
+        return self.hub.blocking
 
     def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
         self.hub.slots[self._rank] = tensor.clone()

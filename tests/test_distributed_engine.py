@@ -15,18 +15,22 @@ from distributed_fakes import Hub, on_all_ranks
 W, N = 2, 12
 
 
-def ranks(cfg: dict[str, Any], seed: int = 0) -> tuple[Hub, list[ADREngine]]:
-    hub = Hub(W)
+def ranks(
+    cfg: dict[str, Any], seed: int = 0, *, blocking: bool = True
+) -> tuple[Hub, list[ADREngine]]:
+    hub = Hub(W, blocking=blocking)
     engines = on_all_ranks(
         [lambda ex=ex: ADREngine(cfg, N, seed=seed, exchange=ex) for ex in hub.exchanges()]
     )
     return hub, engines
 
 
-def test_two_ranks_evolve_exactly_like_one_engine_holding_all_envs() -> None:
-    """Rank r's env i is env r*N+i of a single engine: same ranges, next limits and queues."""
+@pytest.mark.parametrize("blocking", [True, False])
+def test_two_ranks_evolve_exactly_like_one_engine_holding_all_envs(blocking: bool) -> None:
+    """Rank r's env i is env r*N+i of a single engine: same ranges, next limits and queues,
+    with the fixed-size exchange (NCCL) and the compact one (blocking backends)."""
     cfg = small_cfg(adr_queue_threshold_length=3)
-    hub, engines = ranks(cfg)
+    hub, engines = ranks(cfg, blocking=blocking)
     single = ADREngine(cfg, W * N)
     rng = random.Random(1)
     moved = 0
@@ -65,7 +69,8 @@ def test_two_ranks_evolve_exactly_like_one_engine_holding_all_envs() -> None:
             )
             assert reports[r].rollout_perf.item() == pytest.approx(single.rollout_perf.item())
     assert moved > 10
-    assert hub.calls == 1 + 120  # the set-up check, then one exchange per update
+    # The set-up check, then per update one exchange (plus a count first if blocking).
+    assert hub.calls == 1 + 120 * (2 if blocking else 1)
 
 
 def test_clear_other_queues_picks_the_same_parameter_on_every_rank() -> None:

@@ -396,22 +396,33 @@ class ADREngine:
         obj_d: torch.Tensor,
         objective_dtype: torch.dtype,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every rank's sorted (group, result) pairs, padded to ``N`` entries.
+        """Every rank's sorted (group, result) pairs, padded to a common width.
 
-        Results travel at the objective's own precision (at least float32, in
-        which the group numbers are exact too), so nothing is rounded.
+        The width is ``N`` (one fixed-size collective, no host sync) unless the
+        exchange is blocking (gloo on CPU: a collective returns only when every
+        rank has contributed, so reading its result costs nothing): then the
+        ranks first agree on the largest number of finished envs and send only
+        that many entries. Results travel at the objective's own precision (at
+        least float32, in which the group numbers are exact too).
 
         Returns:
-            ``(W, N)`` int64 groups (padding: ``Q + 1``) and ``(W, N)`` float64
+            ``(W, C)`` int64 groups (padding: ``Q + 1``) and ``(W, C)`` float64
             results, row ``r`` from rank ``r``.
         """
         dtype = torch.promote_types(objective_dtype, torch.float32)
         if not dtype.is_floating_point:
             dtype = torch.float32
-        pad = self.num_envs - key.numel()
+        width = self.num_envs
+        if exchange.blocking:
+            count = torch.full((1,), key.numel(), dtype=torch.long, device=self.device)
+            width = int(exchange.all_gather(count).max().item())
+        pad = self._exchange_pad.get(dtype)
+        if pad is None:
+            pad = torch.zeros(2, self.num_envs, dtype=dtype, device=self.device)
+            pad[0] = 2 * self.num_params + 1  # the ignored group
+            self._exchange_pad[dtype] = pad
         packed = torch.cat(
-            [torch.stack([key.to(dtype), obj_d.to(dtype)]), self._exchange_pad[:, :pad].to(dtype)],
-            dim=1,
+            [torch.stack([key.to(dtype), obj_d.to(dtype)]), pad[:, : width - key.numel()]], dim=1
         )
         gathered = exchange.all_gather(packed)
         if gathered.shape != (self.world_size, *packed.shape):
@@ -488,8 +499,7 @@ class ADREngine:
                     f"ADR engines of a distributed run differ in {what} ({per_rank}); "
                     "every rank needs the same ADR config and number of envs"
                 )
-        self._exchange_pad = torch.zeros(2, self.num_envs, dtype=torch.float64, device=self.device)
-        self._exchange_pad[0] = 2 * self.num_params + 1  # the ignored group
+        self._exchange_pad: dict[torch.dtype, torch.Tensor] = {}
 
     def _decide(
         self,

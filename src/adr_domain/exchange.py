@@ -13,9 +13,10 @@ __all__ = ["BoundaryExchange"]
 class BoundaryExchange(Protocol):
     """Gathers one fixed-size tensor from every rank of a distributed run.
 
-    The engine calls :meth:`all_gather` once per update (and once at
+    The engine calls :meth:`all_gather` once or twice per update (and once at
     construction, to check that every rank runs the same ADR set-up), on every
-    rank, in the same order: implementations are collectives.
+    rank, in the same order: implementations are collectives, and every rank
+    must call ``update`` at every step, even with no finished env.
     """
 
     @property
@@ -26,6 +27,14 @@ class BoundaryExchange(Protocol):
     @property
     def world_size(self) -> int:
         """Number of ranks."""
+        ...
+
+    @property
+    def blocking(self) -> bool:
+        """True when a collective returns only after every rank contributed
+        (e.g. gloo on CPU). The engine then sizes each update's exchange from a
+        first, one-number collective; otherwise (NCCL) it sends a fixed ``N``
+        entries per rank and never waits on the host."""
         ...
 
     def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:

@@ -46,6 +46,11 @@ class TorchDistributedExchange:
     def world_size(self) -> int:
         return self._world_size
 
+    @property
+    def blocking(self) -> bool:
+        """gloo's collectives block the calling host thread; NCCL's do not."""
+        return bool(dist.get_backend(self._group) == "gloo")
+
     def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
         """Every rank's ``tensor`` stacked in rank order (one collective)."""
         local = tensor.contiguous()
