@@ -71,13 +71,14 @@ def test_a_rank_that_dies_makes_its_peer_fail_fast_with_a_clear_message(tmp_path
     """When rank 1 crashes mid-run, rank 0 stops within seconds saying how to resume."""
     start = time.monotonic()
     procs = launch(tmp_path, updates=1000, die_at=5)
-    codes = []
+    codes, errors = [], []
     for proc in procs:
-        proc.communicate(timeout=90)
+        _, err = proc.communicate(timeout=90)
         codes.append(proc.returncode)
+        errors.append(err.decode()[-3000:])
     elapsed = time.monotonic() - start
-    assert codes[1] == 3
-    assert codes[0] == 4
+    assert codes[1] == 3, errors[1]
+    assert codes[0] == 4, errors[0]
     message = (tmp_path / "error0.txt").read_text()
     assert "rank 0: the ADR exchange with the other 1 rank(s) failed" in message
     assert "checkpoint=latest" in message

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from adr_domain import StateError
+from adr_infra import Checkpoint, load_checkpoint, save_checkpoint
 from adr_isaac import RolloutWorkerModes
 from isaac_tasks import (
     CubeHandTaskADR,
@@ -161,16 +162,23 @@ def test_adr_load_from_checkpoint_false_rerandomizes_every_env_from_init_ranges(
     _assert_damping_drawn_from(task, 0.5, 2.0)
 
 
-def test_a_checkpoint_saved_through_the_adapter_resumes_exactly(tmp_path: Path) -> None:
-    """N steps, save to a file, load into a fresh task, M steps: identical to N + M straight."""
+@pytest.mark.parametrize("suffix", [".pth", ".h5"])
+def test_a_checkpoint_saved_through_the_adapter_resumes_exactly(
+    tmp_path: Path, suffix: str
+) -> None:
+    """N steps, save through a store, load into a fresh task, M steps: identical to N + M."""
     straight = _trained(steps=23 + 17)
     first = _trained(steps=23)
-    path = tmp_path / "env_state.pth"
-    torch.save(first.get_env_state(), path)
+    path = tmp_path / f"checkpoint{suffix}"
+    policy = {"model": {"w": torch.arange(3.0)}, "epoch": 1, "frame": 23}
+    save_checkpoint(path, Checkpoint.create(policy=policy, env_state=first.get_env_state()))
     del first
 
+    loaded = load_checkpoint(path)
+    assert loaded.engine_state is not None
+    assert loaded.env_state is not None
     resumed = ResumableCubeHandTask(task_config())
-    resumed.set_env_state(torch.load(path, weights_only=True))
+    resumed.set_env_state(loaded.env_state)
     run(resumed, 17)
 
     assert_same(resumed.get_env_state(), straight.get_env_state())
