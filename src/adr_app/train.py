@@ -477,8 +477,13 @@ def _configure_logging(level: str) -> None:
 def _hydra_entry(cfg: Any) -> None:
     from omegaconf import OmegaConf
 
+    from omegaconf.errors import OmegaConfBaseException
+
     try:
-        resolved = OmegaConf.to_container(cfg, resolve=True)
+        try:
+            resolved = OmegaConf.to_container(cfg, resolve=True)
+        except OmegaConfBaseException as exc:
+            raise UsageError(f"config: {exc}".replace("\n", " ")) from None
         if not isinstance(resolved, dict):
             raise UsageError("the config is not a mapping")
         plan = make_plan({str(k): v for k, v in resolved.items()})
