@@ -404,6 +404,7 @@ class SoloExchange:
 
     rank = 0
     world_size = 1
+    blocking = False  # one fixed-size collective per update
 
     def __init__(self) -> None:
         self.calls = 0

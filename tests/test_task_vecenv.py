@@ -92,7 +92,7 @@ def test_infos_stay_finite_when_a_distributed_step_finishes_no_episode() -> None
     """With an exchange the engine reports every step; no finished episode means a 0 mean."""
 
     class SoloExchange:
-        rank, world_size = 0, 1
+        rank, world_size, blocking = 0, 1, False
 
         def all_gather(self, tensor: torch.Tensor) -> torch.Tensor:
             return tensor.unsqueeze(0).clone()
