@@ -137,6 +137,18 @@ def test_latest_breaks_epoch_ties_by_frame_then_mtime(layout: RunLayout) -> None
     assert layout.latest() == newer
 
 
+def test_a_run_that_stopped_at_max_frames_resumes_from_its_frame_named_file(
+    layout: RunLayout,
+) -> None:
+    """The frame-named last file of a max_frames run is latest when it is the newest file."""
+    nn = layout.nn_dir
+    touch(nn / rl_games_periodic("AllegroHandADR", 900, 5.0), 1000)
+    final = touch(nn / "last_AllegroHandADR_frame_58982400_rew__6.5_.pth", 2000)
+    assert layout.latest() == final
+    newer_epoch = touch(nn / rl_games_periodic("AllegroHandADR", 950, 5.0), 3000)
+    assert layout.latest() == newer_epoch
+
+
 def test_latest_falls_back_to_the_newest_file_without_counters(layout: RunLayout) -> None:
     """With only best checkpoints, latest is the newest of them."""
     touch(layout.nn_dir / "Other.pth", 100)

@@ -123,6 +123,9 @@ def test_without_adr_load_from_checkpoint_everything_but_ranges_and_queues_is_re
     fresh = ADREngine(config(False), NUM_ENVS).state_dict()
     for key in ("bounds", "next_limits", "queue_values", "queue_lengths"):
         assert_trees_identical(loaded[key], fresh[key], key)
-    for key in ("worker_types", "adr_modes", "tensor_values", "rng", "rollout_perf", "step"):
+    for key in ("adr_modes", "tensor_values", "rng", "rollout_perf", "step"):
         assert_trees_identical(loaded[key], saved[key], key)
+    # Boundary workers lost their bounds with the old ranges: now rollout workers.
+    expected_types = saved["worker_types"].masked_fill(saved["worker_types"] == 1, 0)
+    assert_trees_identical(loaded["worker_types"], expected_types, "worker_types")
     assert not torch.equal(saved["bounds"], fresh["bounds"])

@@ -9,6 +9,7 @@ accumulators and calls ``env.reset()``; ``multi_gpu`` hardcodes NCCL and CUDA.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import math
@@ -26,7 +27,15 @@ from rl_games.common.algo_observer import AlgoObserver
 
 from adr_domain import ADREngine, merge_engine_state, split_engine_state
 from adr_domain.errors import StateError
-from adr_infra import Checkpoint, RunLayout, load_checkpoint, save_checkpoint
+from adr_infra import (
+    Checkpoint,
+    RunLayout,
+    load_checkpoint,
+    restore_engine,
+    save_checkpoint,
+    tree_differences,
+)
+from adr_isaac.compat import adr_log_values
 
 __all__ = [
     "ADRAgent",
@@ -123,7 +132,7 @@ class DistributedEnvState:
             other = dict(state)
             if "adr" in other and shared0 is not None:
                 shared, other["adr"] = split_engine_state(other["adr"])
-                differing = _differing_entries(shared0, shared)
+                differing = sorted({d.split(".")[1] for d in tree_differences(shared0, shared)})
                 if differing:
                     raise RuntimeError(
                         f"ADR state diverged across ranks: rank {rank} differs from rank 0 in "
@@ -178,30 +187,12 @@ class DistributedEnvState:
         engine = adr_engine_of(self.env)
         if engine is None or "adr" not in env_state:
             raise StateError("resume_shared_adr_only: no ADR state in the checkpoint or env")
-        shared, _ = split_engine_state(env_state["adr"])
-        _, mine = split_engine_state(engine.state_dict())
-        engine.load_state_dict(merge_engine_state(shared, mine), restore_ranges=True)
+        engine.load_shared_state(env_state["adr"])
         log.warning(
             "restored only ADR's shared state (ranges, next limits, queues) from a checkpoint "
             "of %s process(es); envs, workers and random streams start fresh",
             env_state.get("world_size", 1),
         )
-
-
-def _differing_entries(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
-    """Top-level keys whose values differ (tensors compared exactly)."""
-    out = []
-    for key in sorted(set(a) | set(b)):
-        x, y = a.get(key), b.get(key)
-        if isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor):
-            same = x.dtype == y.dtype and x.shape == y.shape and torch.equal(x, y)
-        elif isinstance(x, Mapping) and isinstance(y, Mapping):
-            same = not _differing_entries(x, y)
-        else:
-            same = x == y
-        if not same:
-            out.append(key)
-    return out
 
 
 # --------------------------------------------------------------------------- agent
@@ -246,6 +237,7 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         if options.world_size > 1 and options.rank != 0:
             # Ranks other than 0 never save or log; keep their writers out of runs/.
             self._scratch_dir = tempfile.mkdtemp(prefix=f"adr-rank{options.rank}-")
+            atexit.register(shutil.rmtree, self._scratch_dir, ignore_errors=True)
             params = dict(params, config=dict(params["config"], train_dir=self._scratch_dir))
         super().__init__(base_name, params)
         if options.world_size > 1:
@@ -432,14 +424,16 @@ class ADRPlayer(players.PpoPlayerContinuous):  # type: ignore[misc]
         self.successes = SuccessStats()
 
     def restore(self, fn: str) -> None:
-        weights = load_checkpoint(fn).to_rl_games()
+        checkpoint = load_checkpoint(fn)
+        weights = checkpoint.to_rl_games()
         self.set_weights(weights)
         env_state = weights.get("env_state")
         engine = adr_engine_of(self.env)
-        if engine is not None and isinstance(env_state, Mapping) and "adr" in env_state:
-            shared, _ = split_engine_state(env_state["adr"])
-            _, fresh = split_engine_state(engine.state_dict())
-            engine.load_state_dict(merge_engine_state(shared, fresh), restore_ranges=True)
+        if engine is not None:
+            if isinstance(env_state, Mapping) and "adr" in env_state:
+                engine.load_shared_state(env_state["adr"])
+            else:  # an IsaacGymEnvs checkpoint (ranges only), or none
+                restore_engine(engine, checkpoint, path=fn, restore_ranges=True)
         log.info("playing %s (epoch %s) at its ADR ranges", fn, weights.get("epoch"))
 
     def env_step(self, env: Any, actions: torch.Tensor) -> Any:
@@ -545,7 +539,7 @@ class ProgressObserver(AlgoObserver):  # type: ignore[misc]
                 writer.add_scalar("consecutive_successes/frame", successes, frame)
                 writer.add_scalar("consecutive_successes/epoch", successes, epoch_num)
             if engine is not None:
-                for key, value in adr_scalars(engine).items():
+                for key, value in adr_log_values(engine).items():
                     writer.add_scalar(key, value, frame)
                 writer.add_scalar("adr/bounds_moved", record["bounds_moved"], frame)
                 writer.add_scalar("adr/params_widened", record["params_widened"], frame)
@@ -561,20 +555,3 @@ class ProgressObserver(AlgoObserver):  # type: ignore[misc]
                 f" {int(record['params_widened'])}/{engine.num_params} params widened"
             )
         progress.info(line)
-
-
-def adr_scalars(engine: ADREngine) -> dict[str, float]:
-    """The reference's ADR TensorBoard keys with their current values (one host copy)."""
-    bounds = engine.bounds.tolist()
-    means = engine.queue_means().tolist()
-    lengths = engine.queue_lengths.tolist()
-    values: dict[str, float] = {}
-    for n, name in enumerate(engine.param_names):
-        for b, side in enumerate(("lower", "upper")):
-            values[f"adr/params/{name}/{side}"] = bounds[n][b]
-            prefix = f"adr/objective_perf/boundary/{name}/{side}"
-            values[f"{prefix}/value"] = means[n][b]
-            values[f"{prefix}/queue_len"] = float(lengths[n][b])
-    values["adr/objective_perf/rollouts"] = float(engine.rollout_perf.item())
-    values["adr/npd"] = float(engine.npd().item())
-    return values

@@ -330,11 +330,11 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def _shared_seed(seed: int, world_size: int) -> int:
+def _shared_seed(seed: int, world_size: int, device: str) -> int:
     """The run's seed (random for -1), the same on every rank."""
     if seed >= 0:
         return seed
-    drawn = torch.tensor([int.from_bytes(os.urandom(4), "little")], dtype=torch.long)
+    drawn = torch.tensor([int.from_bytes(os.urandom(4), "little")], dtype=torch.long, device=device)
     if world_size > 1:
         import torch.distributed as dist
 
@@ -359,13 +359,21 @@ def run(plan: TrainPlan) -> int:
     s = plan.settings
     rank, local_rank, world_size = 0, 0, 1
     exchange = None
+    device = s.rl_device
     if s.multi_gpu:
         from adr_infra.distributed import TorchDistributedExchange, init_process_group
 
-        rank, local_rank, world_size = init_process_group(timeout_s=s.dist_timeout)
+        on_gpu = torch.device(s.rl_device).type == "cuda"
+        rank, local_rank, world_size = init_process_group(
+            backend="nccl" if on_gpu else "gloo", timeout_s=s.dist_timeout
+        )
+        if on_gpu:
+            # One GPU per process, as rl_games' own multi_gpu set-up does.
+            device = f"cuda:{local_rank}"
+            torch.cuda.set_device(local_rank)
         exchange = TorchDistributedExchange()
         _explain_launcher_stops(rank)
-    seed = _shared_seed(s.seed, world_size)
+    seed = _shared_seed(s.seed, world_size, device)
     _seed_everything(seed + rank, s.torch_deterministic)
 
     embedded = s.task_name in EMBEDDED_TASKS
@@ -375,6 +383,7 @@ def run(plan: TrainPlan) -> int:
         task_cfg.setdefault("task", {}).setdefault("adr", {})["update_adr_ranges"] = False
     num_envs = s.num_envs
     rl_params = copy.deepcopy(plan.rl_params)
+    rl_params["config"]["device"] = rl_params["config"]["device_name"] = device
     rl_params["seed"] = seed + rank
     rl_params["config"]["env_config"] = {"seed": seed + rank}
     if num_envs is not None:
@@ -392,7 +401,7 @@ def run(plan: TrainPlan) -> int:
         env = ReorientVecEnv.from_config(
             task_cfg,
             num_envs=num_actors,
-            device=s.rl_device,
+            device=device,
             seed=int(kwargs.get("seed", seed + rank)),
             adr_seed=seed,
             adr_exchange=exchange,
@@ -476,7 +485,6 @@ def _configure_logging(level: str) -> None:
 
 def _hydra_entry(cfg: Any) -> None:
     from omegaconf import OmegaConf
-
     from omegaconf.errors import OmegaConfBaseException
 
     try:
@@ -496,9 +504,17 @@ def _hydra_entry(cfg: Any) -> None:
     except (CheckpointError, StateError, ConfigError) as exc:
         print(f"adr-train: error: {exc}", file=sys.stderr)
         sys.exit(1)
+    except OSError as exc:
+        print(f"adr-train: error: {exc}", file=sys.stderr)
+        sys.exit(1)
     except RuntimeError as exc:
+        from adr_infra.distributed import ExchangeError
+
         if not plan.settings.multi_gpu:
             raise
+        if not isinstance(exc, ExchangeError) and "torchrun" in str(exc):
+            print(f"adr-train: error: {exc}", file=sys.stderr)  # not launched by torchrun
+            sys.exit(2)
         # A collective failed: a peer died or the group broke.
         print(
             f"adr-train: error: the processes of the run lost each other ({exc}); "

@@ -131,7 +131,9 @@ class ADRConfig(BaseModel):
     """The ``task.adr`` block.
 
     Attributes:
-        use_adr: whether the task uses ADR at all (read by adapters). Default True.
+        use_adr: whether the task uses ADR at all (read by adapters). Default
+            True here; the Isaac Gym task base, like IsaacGymEnvs, treats a
+            ``task.adr`` block without ``use_adr`` as ADR off.
         update_adr_ranges: False freezes ranges (evaluation): finishing envs
             become rollout workers and no results are recorded. Default True.
         clear_other_queues: when a bound moves, clear every queue and

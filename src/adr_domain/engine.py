@@ -8,14 +8,18 @@ single input check of ``validate_inputs=True`` (see
 :class:`~adr_domain.config.ADRConfig`).
 
 Queue ``q = 2n + b`` holds the boundary results of bound ``b`` (0 low,
-1 high) of parameter ``n``; there are ``Q = 2P`` queues. Every per-env buffer
-has one extra "trash" slot (index ``N``) and the queue table one extra trash
-row (index ``Q``): entries that must be ignored are written there instead of
-being filtered out with a data-dependent (host-synchronizing) operation.
+1 high) of parameter ``n``; there are ``Q = 2P`` queues. Finished envs are
+grouped by queue, with two more groups: ``Q`` (rollout workers, whose results
+feed the rollout EMA) and ``Q + 1`` (ignored: test workers, invalid entries,
+padding). The queue table has a trash row for each of those two groups and
+every per-env buffer one trash slot (index ``N``): entries that must be
+ignored are written there instead of being filtered out with a
+data-dependent (host-synchronizing) operation.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +31,14 @@ from adr_domain.errors import IncompatibleStateError, StateError
 from adr_domain.exchange import BoundaryExchange
 from adr_domain.params import ParamTable, describe_param_set_differences
 from adr_domain.report import UpdateReport, nats_per_dimension
-from adr_domain.state import SCHEMA_VERSION, EngineState, migrate_engine_state
+from adr_domain.state import (
+    SCHEMA_VERSION,
+    SHARED_STREAMS,
+    EngineState,
+    merge_engine_state,
+    migrate_engine_state,
+    split_engine_state,
+)
 from adr_domain.steps import CHANGE_TOLERANCE
 from adr_domain.tables import SamplingRows, queue_of_code, step_tables
 from adr_domain.types import ParamType, QueuePolicy, WorkerType
@@ -42,9 +53,9 @@ _ROLLOUT = int(WorkerType.ROLLOUT)
 _BOUNDARY = int(WorkerType.BOUNDARY)
 RNG_STREAMS = ("decide", "assign", "sample")
 """The engine's random streams: decisions shared by every rank of a distributed
-run (which parameter moves with ``clear_other_queues``), and this rank's worker
-assignment and parameter sampling."""
-SHARED_RNG_STREAMS = ("decide",)
+run (which parameter moves with ``clear_other_queues``, see
+:data:`~adr_domain.state.SHARED_STREAMS`), and this rank's worker assignment and
+parameter sampling."""
 
 
 class ADREngine:
@@ -76,6 +87,8 @@ class ADREngine:
         adr_modes: ``(N,)`` int64 live view; queue ``2n + b`` (in ``[0, 2P)``)
             each boundary worker evaluates.
         step: number of updates so far.
+        generation: bumped whenever ranges, queues or the rollout EMA may have
+            changed (every update and every load), for caches of derived values.
 
     At construction every env is a rollout worker (as in IsaacGymEnvs, until
     the first update or :meth:`recycle`) and every tensor parameter is sampled
@@ -102,6 +115,7 @@ class ADREngine:
         self.params = ParamTable.from_config(self.cfg, dev)
         self.queue_length = L = self.cfg.adr_queue_threshold_length
         self.step = 0
+        self.generation = 0
         P = self.params.num_params
         Q = 2 * P
 
@@ -169,6 +183,7 @@ class ADREngine:
         self._perf_weight = torch.ones((), dtype=torch.float64, device=dev)
         self._perf_valid = torch.zeros((), dtype=torch.bool, device=dev)
 
+        self._exchange_pad: dict[torch.dtype, torch.Tensor] = {}
         self._gens = {name: torch.Generator(device=dev) for name in RNG_STREAMS}
         self.seed(seed)
         if exchange is not None:
@@ -208,21 +223,11 @@ class ADREngine:
         """Whether a rollout worker has finished yet (copies to the host)."""
         return bool(self._perf_valid.item())
 
-    def next_limits_for(self, bounds: torch.Tensor) -> torch.Tensor:
-        """``(P, 2)`` float64 next limits of ``(P, 2)`` ranges: one step outwards,
-        clamped at ``limits`` (for the current bounds, :attr:`next_limits`)."""
-        if tuple(bounds.shape) != (self.num_params, 2):
-            raise ValueError(
-                f"bounds: expected shape ({self.num_params}, 2), got {tuple(bounds.shape)}"
-            )
-        flat = bounds.to(device=self.device, dtype=torch.float64).reshape(-1)
-        return self._outward.apply(flat).view(-1, 2)
-
     def seed(self, seed: int) -> None:
         """Reseed the engine's random streams: the shared decision stream from
         ``seed`` alone, the others from ``seed`` and this rank."""
         for i, name in enumerate(RNG_STREAMS):
-            rank = 0 if name in SHARED_RNG_STREAMS else self.rank + 1
+            rank = 0 if name in SHARED_STREAMS else self.rank + 1
             mixed = ((int(seed) * 0x9E3779B1 + rank) * len(RNG_STREAMS) + i) % (2**63)
             self._gens[name].manual_seed(mixed)
 
@@ -274,11 +279,14 @@ class ADREngine:
             ValueError: naming ``done_env_ids`` or ``objective`` when they have the
                 wrong type, shape or dtype, or (with ``validate_inputs``) ids out
                 of range or duplicated, or non-finite objective values of
-                finished envs. The state is untouched.
+                finished envs (not read with ``update_adr_ranges=False``). The
+                state is untouched.
         """
         ids = self._as_env_ids(done_env_ids, "done_env_ids")
         obj = self._as_objective(objective)
         N, P = self.num_envs, self.num_params
+        if ids.numel() > N:
+            raise ValueError(f"done_env_ids: {ids.numel()} ids for {N} envs (ids repeat)")
         if not self.cfg.update_adr_ranges:
             return self._update_frozen(ids)
 
@@ -329,6 +337,7 @@ class ADREngine:
         pins = self._recycle_after_update(safe, changed)
         self._resample(safe, pins)
         self.step += 1
+        self.generation += 1
         return UpdateReport(
             step=self.step,
             moved=changed.view(P, 2),
@@ -344,14 +353,11 @@ class ADREngine:
     def _update_frozen(self, ids: torch.Tensor) -> UpdateReport:
         """``update`` with ``update_adr_ranges=False``: finished envs become
         rollout workers and are resampled; nothing is recorded."""
-        if self.cfg.validate_inputs:
-            self._check_ids(torch.sort(ids).values, "done_env_ids")
-            safe = ids
-        else:
-            safe = torch.where((ids >= 0) & (ids < self.num_envs), ids, self.num_envs)
+        safe = self._checked_or_trashed(ids, "done_env_ids")
         self._types_buf.index_fill_(0, safe, _ROLLOUT)
         self._resample(safe, torch.zeros_like(safe))
         self.step += 1
+        self.generation += 1
         P = self.num_params
         return UpdateReport(
             step=self.step,
@@ -477,7 +483,12 @@ class ADREngine:
         the finished boundary workers of queues whose bound moved."""
         weights = torch.cat([changed.to(torch.float64), self._ema_tail])
         count = torch.dot(group_counts.to(torch.float64), weights)
-        mean = torch.dot(group_sums, weights) / count.clamp(min=1)
+        return self._blend_into_perf(count, torch.dot(group_sums, weights))
+
+    def _blend_into_perf(self, count: torch.Tensor, total: torch.Tensor) -> torch.Tensor:
+        """Blend the mean ``total / count`` into the EMA (unchanged when ``count`` is 0);
+        returns a snapshot of the new value."""
+        mean = total / count.clamp(min=1)
         has = count > 0
         perf = torch.addcmul(self._perf, has * self._perf_weight, mean - self._perf)
         self._perf.copy_(perf)
@@ -488,10 +499,17 @@ class ADREngine:
     def _check_ranks_agree(self, exchange: BoundaryExchange) -> None:
         """Every rank of a distributed run must run the same ADR set-up."""
         digest = int(self.params.fingerprint()[:15], 16)
-        facts = [self.num_envs, self.queue_length, self.num_params, digest]
+        config = int(hashlib.sha256(self.cfg.model_dump_json().encode()).hexdigest()[:15], 16)
+        facts = [self.num_envs, self.queue_length, self.num_params, digest, config]
         mine = torch.tensor(facts, dtype=torch.long, device=self.device)
         everyone = exchange.all_gather(mine).cpu().tolist()
-        names = ("num_envs", "adr_queue_threshold_length", "number of parameters", "parameter set")
+        names = (
+            "num_envs",
+            "adr_queue_threshold_length",
+            "number of parameters",
+            "parameter set",
+            "ADR config (thresholds, deltas, limits, options)",
+        )
         for what, column in zip(names, zip(*everyone, strict=True), strict=True):
             if len(set(column)) > 1:
                 per_rank = ", ".join(f"rank {r}: {v}" for r, v in enumerate(column))
@@ -499,7 +517,6 @@ class ADREngine:
                     f"ADR engines of a distributed run differ in {what} ({per_rank}); "
                     "every rank needs the same ADR config and number of envs"
                 )
-        self._exchange_pad: dict[torch.dtype, torch.Tensor] = {}
 
     def _decide(
         self,
@@ -562,14 +579,7 @@ class ADREngine:
         is_rollout = self._types_buf.index_select(0, safe) == _ROLLOUT
         if record is not None:
             is_rollout &= record
-        count = is_rollout.sum()
-        mean = (obj_d * is_rollout).sum() / count.clamp(min=1)
-        has = count > 0
-        perf = torch.addcmul(self._perf, has * self._perf_weight, mean - self._perf)
-        self._perf.copy_(perf)
-        self._perf_weight.masked_fill_(has, 1.0 - self.cfg.adr_rollout_perf_alpha)
-        self._perf_valid |= has
-        return perf
+        return self._blend_into_perf(is_rollout.sum(), (obj_d * is_rollout).sum())
 
     def _recycle_after_update(self, safe: torch.Tensor, changed: torch.Tensor) -> torch.Tensor:
         """Reassign workers; returns the finished envs' new pin codes."""
@@ -749,11 +759,13 @@ class ADREngine:
     def _env_ids_or_all(self, env_ids: EnvIds | None) -> torch.Tensor:
         if env_ids is None:
             return torch.arange(self.num_envs, device=self.device)
-        ids = self._as_env_ids(env_ids, "env_ids")
+        return self._checked_or_trashed(self._as_env_ids(env_ids, "env_ids"), "env_ids")
+
+    def _checked_or_trashed(self, ids: torch.Tensor, name: str) -> torch.Tensor:
+        """Validated ids, or (unchecked) ids with out-of-range ones sent to the trash slot."""
         if self.cfg.validate_inputs:
-            self._check_ids(torch.sort(ids).values, "env_ids")
+            self._check_ids(torch.sort(ids).values, name)
             return ids
-        # Unchecked: out-of-range ids land in the trash slot.
         return torch.where((ids >= 0) & (ids < self.num_envs), ids, self.num_envs)
 
     def _as_objective(self, objective: torch.Tensor) -> torch.Tensor:
@@ -843,7 +855,9 @@ class ADREngine:
             state: a state dict (older schema versions are migrated).
             restore_ranges: restore ranges, next limits and queues (True) or keep
                 them fresh from ``init_range`` (False); everything else is
-                restored either way. Default: ``cfg.adr_load_from_checkpoint``.
+                restored either way, except that boundary workers then become
+                rollout workers (their bounds are gone). Default:
+                ``cfg.adr_load_from_checkpoint``.
 
         Raises:
             SchemaVersionError: unknown schema version.
@@ -855,6 +869,19 @@ class ADREngine:
             restore_ranges = self.cfg.adr_load_from_checkpoint
         staged = _StagedState.build(self, migrate_engine_state(state), restore_ranges)
         staged.commit(self)
+
+    def load_shared_state(self, state: Mapping[str, Any]) -> None:
+        """Restore only the shared part of a state (ranges, next limits, queues,
+        rollout EMA, update counter, decision stream), keeping this engine's own
+        envs, workers and random streams: for a checkpoint of another number
+        of envs or processes, or to evaluate a policy at a checkpoint's ranges.
+
+        Raises:
+            the errors of :meth:`load_state_dict`.
+        """
+        shared, _ = split_engine_state(migrate_engine_state(state))
+        _, mine = split_engine_state(self.state_dict())
+        self.load_state_dict(merge_engine_state(shared, mine), restore_ranges=True)
 
 
 def _tensor(
@@ -1014,6 +1041,10 @@ class _StagedState:
             engine._qmeta.zero_()
         engine.worker_types.copy_(t["worker_types"])
         engine.adr_modes.copy_(t["adr_modes"])
+        if not self.restore_ranges:
+            # Their bounds are gone with the checkpoint's ranges: their results
+            # must not enter the fresh queues.
+            engine.worker_types.masked_fill_(engine.worker_types == _BOUNDARY, _ROLLOUT)
         for name, value in self.values.items():
             buf, row = engine._slot_of(name)
             buf[row, : engine.num_envs].copy_(value.to(dev))
@@ -1024,6 +1055,7 @@ class _StagedState:
         alpha = engine.cfg.adr_rollout_perf_alpha
         engine._perf_weight.fill_(1.0 - alpha if self.perf_valid else 1.0)
         engine.step = self.step
+        engine.generation += 1
 
 
 def _check_identity(engine: ADREngine, st: Mapping[str, Any]) -> None:

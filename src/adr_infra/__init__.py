@@ -63,7 +63,13 @@ from adr_infra.stores import (
 )
 from adr_infra.summary import CheckpointSummary, ParamSummary, WorkerSplit, summarize
 from adr_infra.torch_store import TorchStore
-from adr_infra.tree import StateTree, normalize_tree, tensor_nbytes, tree_digest
+from adr_infra.tree import (
+    StateTree,
+    normalize_tree,
+    tensor_nbytes,
+    tree_differences,
+    tree_digest,
+)
 
 __all__ = [
     "ENGINE_STATE_KEY",
@@ -113,6 +119,7 @@ __all__ = [
     "store_for",
     "summarize",
     "tensor_nbytes",
+    "tree_differences",
     "tree_digest",
     "unregister_store",
 ]

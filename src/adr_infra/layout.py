@@ -280,13 +280,21 @@ class RunLayout:
     def latest(self) -> Path | None:
         """The checkpoint with the highest epoch (then frame, then newest); None if none.
 
+        When both epoch-named and frame-named files exist, the newer of the two
+        kinds' latest files is returned.
+
         Files whose name has no epoch or frame (``<name>.pth``) count only when
         no other checkpoint exists; then the newest of them is returned.
         """
         files = self.checkpoints()
-        counted = [f for f in files if f.name.epoch is not None or f.name.frame is not None]
-        if counted:
-            return counted[-1].path
+        by_epoch = [f for f in files if f.name.epoch is not None]
+        by_frame = [f for f in files if f.name.epoch is None and f.name.frame is not None]
+        # rl_games names periodic files by epoch but the file of a run that
+        # stopped at max_frames by frame: the two numbers do not compare, so
+        # the newer of each kind's last file wins.
+        tops = [max(group, key=CheckpointFile.recency) for group in (by_epoch, by_frame) if group]
+        if tops:
+            return max(tops, key=lambda f: (f.mtime_ns, f.path.name)).path
         if files:
             return max(files, key=lambda f: (f.mtime_ns, f.path.name)).path
         return None

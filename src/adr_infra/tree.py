@@ -222,3 +222,42 @@ def _feed(h: Any, value: Any, where: str) -> None:
             _feed(h, item, _child(where, i))
     else:
         raise TreeError(f"{where or 'value'}: a {type(value).__name__} cannot be hashed")
+
+
+def tree_differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Paths (``.key`` / ``[i]``) where two state trees differ; empty when identical.
+
+    Tensors must match in dtype, shape and every element (NaNs compare equal
+    when both are NaN in the same places); other leaves compare with ``==``.
+    """
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        same = (
+            isinstance(a, torch.Tensor)
+            and isinstance(b, torch.Tensor)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and _same_elements(a, b)
+        )
+        return [] if same else [path or "."]
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        if a.keys() != b.keys():
+            return [f"{path}.<keys {sorted(map(str, a.keys() ^ b.keys()))}>"]
+        return [d for k in a for d in tree_differences(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b):
+            return [f"{path}.<length {len(a)} != {len(b)}>"]
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in tree_differences(x, y, f"{path}[{i}]")
+        ]
+    return [] if type(a) is type(b) and a == b else [path or "."]
+
+
+def _same_elements(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if torch.equal(a, b):
+        return True
+    if not a.is_floating_point():
+        return False
+    both_nan = a.isnan() & b.isnan()
+    return bool(torch.equal(a.isnan(), b.isnan()) and torch.equal(a[~both_nan], b[~both_nan]))

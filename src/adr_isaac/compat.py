@@ -18,7 +18,7 @@ import torch
 from adr_domain import ADRConfig, ADREngine, EnvIds, UpdateReport, WorkerType, step_bound
 from adr_infra import import_isaacgymenvs_ranges
 
-__all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes"]
+__all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes", "adr_log_values"]
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,28 @@ class _QueuesView(Sequence[_QueueView]):
         return self._queues[index]
 
 
+def adr_log_values(engine: ADREngine) -> dict[str, float]:
+    """The reference's ADR log entries with their current values (one host copy):
+    ``adr/params/<name>/lower|upper``,
+    ``adr/objective_perf/boundary/<name>/lower|upper/value|queue_len``,
+    ``adr/objective_perf/rollouts`` and ``adr/npd``."""
+    bounds = engine.bounds.tolist()
+    means = engine.queue_means().tolist()
+    lengths = engine.queue_lengths.tolist()
+    values: dict[str, float] = {}
+    for name, (lo, hi) in zip(engine.param_names, bounds, strict=True):
+        values[f"adr/params/{name}/lower"] = lo
+        values[f"adr/params/{name}/upper"] = hi
+    for n, name in enumerate(engine.param_names):
+        for b, side in enumerate(("lower", "upper")):
+            prefix = f"adr/objective_perf/boundary/{name}/{side}"
+            values[f"{prefix}/value"] = means[n][b]
+            values[f"{prefix}/queue_len"] = lengths[n][b]
+    values["adr/objective_perf/rollouts"] = float(engine.rollout_perf.item())
+    values["adr/npd"] = float(engine.npd().item())
+    return values
+
+
 class ADRExtras(dict[str, Any]):
     """``extras``: a plain ``dict`` holding the task's entries and the reference's ADR keys.
 
@@ -124,33 +146,18 @@ class ADRExtras(dict[str, Any]):
     def __init__(self, engine: ADREngine) -> None:
         super().__init__()
         self._engine = engine
-        self._refreshed_step = -1
+        self._refreshed = -1
         self.refresh()
 
     def adr_values(self) -> dict[str, Any]:
         """All ADR entries, freshly read from the engine."""
-        engine = self._engine
-        bounds = engine.bounds.tolist()
-        means = engine.queue_means().tolist()
-        lengths = engine.queue_lengths.tolist()
-        values: dict[str, Any] = {}
-        for name, (lo, hi) in zip(engine.param_names, bounds, strict=True):
-            values[f"adr/params/{name}/lower"] = lo
-            values[f"adr/params/{name}/upper"] = hi
-        for n, name in enumerate(engine.param_names):
-            for b, side in enumerate(("lower", "upper")):
-                prefix = f"adr/objective_perf/boundary/{name}/{side}"
-                values[f"{prefix}/value"] = means[n][b]
-                values[f"{prefix}/queue_len"] = lengths[n][b]
-        values["adr/objective_perf/rollouts"] = float(engine.rollout_perf.item())
-        values["adr/npd"] = float(engine.npd().item())
-        return values
+        return adr_log_values(self._engine)
 
     def refresh(self) -> None:
-        """Bring the ADR entries up to date if the engine moved on."""
-        if self._refreshed_step != self._engine.step:
+        """Bring the ADR entries up to date if the engine changed (update or load)."""
+        if self._refreshed != self._engine.generation:
             super().update(self.adr_values())
-            self._refreshed_step = self._engine.step
+            self._refreshed = self._engine.generation
 
     def __getitem__(self, key: str) -> Any:
         self.refresh()
@@ -187,7 +194,7 @@ class ADRExtras(dict[str, Any]):
     def clear(self) -> None:
         """Remove the task's own entries (ADR entries stay)."""
         super().clear()
-        self._refreshed_step = -1
+        self._refreshed = -1
         self.refresh()
 
 
