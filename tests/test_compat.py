@@ -207,3 +207,16 @@ def test_a_reference_env_state_restores_ranges_and_warns_about_the_rest(
     assert adr.adr_params["mass"]["range"] == [0.5, 1.6]
     assert adr.adr_params["mass"]["next_limits"] == [0.4, 1.7]
     assert "start fresh" in caplog.text
+
+
+def test_extras_follow_a_loaded_state_without_an_update() -> None:
+    """Loading a state (same update counter) still refreshes the ADR entries of extras."""
+    source = ADRCompat(small_cfg(), 8)
+    source.worker_types[:] = RolloutWorkerModes.ADR_BOUNDARY
+    source.adr_modes[:] = 3
+    source.adr_update(list(range(8)), torch.full((8,), 30.0))
+    target = ADRCompat(small_cfg(), 8)
+    target.adr_update(list(range(8)), torch.zeros(8))  # same step count as the source
+    assert target.extras["adr/params/gain/upper"] == 2.0
+    target.set_env_state(source.get_env_state())
+    assert target.extras["adr/params/gain/upper"] == 4.0

@@ -115,3 +115,18 @@ def test_a_state_splits_into_shared_and_per_rank_parts_and_merges_back() -> None
     restored = ADREngine(small_cfg(), N)
     restored.load_state_dict(merged, restore_ranges=True)
     assert torch.equal(restored.worker_types, engines[1].worker_types)
+
+
+def test_ranks_with_different_adr_options_refuse_to_start() -> None:
+    """Thresholds, deltas or options that differ would make ranks diverge: refused up front."""
+    hub = Hub(W)
+    exchanges = hub.exchanges()
+    with pytest.raises(ValueError, match=r"differ in ADR config"):
+        on_all_ranks(
+            [
+                lambda: ADREngine(small_cfg(), N, exchange=exchanges[0]),
+                lambda: ADREngine(
+                    small_cfg(adr_objective_threshold_high=21), N, exchange=exchanges[1]
+                ),
+            ]
+        )

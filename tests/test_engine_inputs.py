@@ -126,3 +126,11 @@ def test_clear_other_queues_updates_stay_sync_free() -> None:
         for step in range(8):
             engine.update(torch.arange(step * 8, step * 8 + 8), torch.full((64,), 30.0))
     assert syncs.total == 0, dict(syncs.counts)
+
+
+def test_more_done_ids_than_envs_is_refused_even_unchecked() -> None:
+    """K > N is caught from the shape alone, also with validate_inputs false."""
+    for validate in (True, False):
+        engine = ADREngine(small_cfg(validate_inputs=validate), N)
+        with pytest.raises(ValueError, match=r"done_env_ids: 17 ids for 16 envs"):
+            engine.update([*range(N), 0], torch.zeros(N))
