@@ -29,7 +29,8 @@ import attrs
 import torch
 
 from adr_domain import ADRConfig, ADREngine, ConfigError, EnvIds, StateError, UpdateReport
-from adr_isaac.compat import ADRCompat, RolloutWorkerModes, import_reference_ranges
+from adr_infra import RestoreSource, restore_engine
+from adr_isaac.compat import ADRCompat, RolloutWorkerModes
 from adr_isaac.dr_params import (
     DRParams,
     splice_ranges,
@@ -639,7 +640,9 @@ class ADRTaskMixin:
         ignored; both are logged, as are missing entries.
 
         Raises:
-            StateError: a malformed or incompatible state (nothing is restored).
+            StateError: a malformed DR or env state entry (nothing is restored).
+            adr_infra.IncompatibleCheckpointError: an ADR state of another
+                parameter set or env count, or a malformed one.
         """
         taken, self._env_state_taken = self._env_state_taken, set()
         if env_state is None:
@@ -692,19 +695,9 @@ class ADRTaskMixin:
             if present:
                 log.warning("ADR is off (task.adr.use_adr is false): ignoring %s", present)
             return True
-        if ADR_KEY in state:
-            adr.engine.load_state_dict(state[ADR_KEY])
-            if not adr.adr_load_from_checkpoint:
-                log.info(
-                    "adr_load_from_checkpoint is false: ADR ranges and queues start from "
-                    "init_range; the rest of the ADR state was restored"
-                )
-            return adr.adr_load_from_checkpoint
-        if ADR_PARAMS_KEY in state:
-            import_reference_ranges(adr.engine, state[ADR_PARAMS_KEY])
-            return False
-        log.warning("env state has neither %r nor %r: ADR starts fresh", ADR_KEY, ADR_PARAMS_KEY)
-        return False
+        report = restore_engine(adr.engine, state, path="env state")
+        # An IsaacGymEnvs state brings back ranges only: the envs are redrawn.
+        return report.source is RestoreSource.ADR_KIT and report.ranges_restored
 
     def _log_dr_restore(self, present: bool, layout_matches: bool) -> None:
         if not self._settings.randomize:

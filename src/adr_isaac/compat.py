@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from adr_domain import ADRConfig, ADREngine, EnvIds, UpdateReport, WorkerType, step_bound
-from adr_infra import import_isaacgymenvs_ranges
+from adr_infra import restore_engine
 
 __all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes", "adr_log_values"]
 
@@ -368,26 +368,4 @@ class ADRCompat:
         """
         if env_state is None:
             return
-        if "adr" in env_state:
-            self.engine.load_state_dict(env_state["adr"])
-        elif "adr_params" in env_state:
-            import_reference_ranges(self.engine, env_state["adr_params"])
-        else:
-            log.warning(
-                "env state holds no ADR state (keys: %s); ADR starts fresh", list(env_state)
-            )
-
-
-def import_reference_ranges(engine: ADREngine, adr_params: Mapping[str, Any]) -> None:
-    """Restore ranges and next limits from an IsaacGymEnvs ``adr_params`` dict.
-
-    Delegates to :func:`adr_infra.import_isaacgymenvs_ranges` (honours
-    ``adr_load_from_checkpoint``; queues are cleared, the rest starts fresh, and
-    a warning says what the checkpoint lacked).
-
-    Raises:
-        adr_infra.IncompatibleCheckpointError: parameters of the config missing
-            from ``adr_params`` or of another type/kind, or ranges outside the
-            config's limits (a ``ValueError``).
-    """
-    import_isaacgymenvs_ranges(engine, adr_params)
+        restore_engine(self.engine, env_state, path="env state")
