@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
+from adr_infra import tree_differences
 
 # Small enough to train an epoch in a fraction of a second on one core; ADR
 # thresholds below any possible mean so every full queue widens its bound.
@@ -53,26 +53,4 @@ def epoch_of(path: Path) -> int:
 
 def trees_equal(a: Any, b: Any, path: str = "") -> list[str]:
     """Paths where two state trees differ (empty: bit-identical)."""
-    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        if not (
-            isinstance(a, torch.Tensor)
-            and isinstance(b, torch.Tensor)
-            and a.dtype == b.dtype
-            and a.shape == b.shape
-            and torch.equal(a, b)
-        ):
-            return [path]
-        return []
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.keys() != b.keys():
-            return [f"{path} keys {sorted(a.keys() ^ b.keys())}"]
-        return [d for k in a for d in trees_equal(a[k], b[k], f"{path}.{k}")]
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path} length"]
-        return [
-            d
-            for i, (x, y) in enumerate(zip(a, b, strict=True))
-            for d in trees_equal(x, y, f"{path}[{i}]")
-        ]
-    return [] if a == b else [path]
+    return tree_differences(a, b, path)
