@@ -30,7 +30,7 @@ import torch
 
 from adr_domain import ADRConfig, ADREngine, ConfigError, EnvIds, StateError, UpdateReport
 from adr_infra import RestoreSource, restore_engine
-from adr_isaac.compat import ADRCompat, RolloutWorkerModes
+from adr_isaac.compat import ADRCompat, ReferenceConfigNames, RolloutWorkerModes
 from adr_isaac.dr_params import (
     DRParams,
     splice_ranges,
@@ -142,7 +142,7 @@ class _WorkerSnapshot:
     range_paths: tuple[str | None, ...]
 
 
-class ADRTaskMixin:
+class ADRTaskMixin(ReferenceConfigNames):
     """The reference ``ADRVecTask`` API and attributes over :class:`ADRCompat`.
 
     Use it in front of the simulator base: ``class ADRVecTask(ADRTaskMixin,
@@ -291,51 +291,6 @@ class ADRTaskMixin:
     def adr_tensor_values(self) -> dict[str, torch.Tensor]:
         """``{name: (num_envs,) live tensor}`` of the tensor parameters."""
         return self._require_adr("adr_tensor_values").adr_tensor_values
-
-    @property
-    def update_adr_ranges(self) -> bool:
-        """``task.adr.update_adr_ranges``."""
-        return self.adr_cfg.update_adr_ranges
-
-    @property
-    def adr_clear_other_queues(self) -> bool:
-        """``task.adr.clear_other_queues``."""
-        return self.adr_cfg.clear_other_queues
-
-    @property
-    def adr_extended_boundary_sample(self) -> bool:
-        """``task.adr.adr_extended_boundary_sample``."""
-        return self.adr_cfg.adr_extended_boundary_sample
-
-    @property
-    def worker_adr_boundary_fraction(self) -> float:
-        """``task.adr.worker_adr_boundary_fraction``: share of *boundary* workers."""
-        return self.adr_cfg.worker_adr_boundary_fraction
-
-    @property
-    def adr_queue_threshold_length(self) -> int:
-        """``task.adr.adr_queue_threshold_length``."""
-        return self.adr_cfg.adr_queue_threshold_length
-
-    @property
-    def adr_objective_threshold_low(self) -> float:
-        """``task.adr.adr_objective_threshold_low``."""
-        return self.adr_cfg.adr_objective_threshold_low
-
-    @property
-    def adr_objective_threshold_high(self) -> float:
-        """``task.adr.adr_objective_threshold_high``."""
-        return self.adr_cfg.adr_objective_threshold_high
-
-    @property
-    def adr_rollout_perf_alpha(self) -> float:
-        """``task.adr.adr_rollout_perf_alpha``."""
-        return self.adr_cfg.adr_rollout_perf_alpha
-
-    @property
-    def adr_load_from_checkpoint(self) -> bool:
-        """``task.adr.adr_load_from_checkpoint``."""
-        return self.adr_cfg.adr_load_from_checkpoint
 
     @property
     def adr_rollout_perf_last(self) -> float | None:

@@ -10,6 +10,7 @@ the engine's optional input check).
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,7 +19,13 @@ import torch
 from adr_domain import ADRConfig, ADREngine, EnvIds, UpdateReport, WorkerType, step_bound
 from adr_infra import restore_engine
 
-__all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes", "adr_log_values"]
+__all__ = [
+    "ADRCompat",
+    "ADRExtras",
+    "ReferenceConfigNames",
+    "RolloutWorkerModes",
+    "adr_log_values",
+]
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +205,61 @@ class ADRExtras(dict[str, Any]):
         self.refresh()
 
 
-class ADRCompat:
+class ReferenceConfigNames(ABC):
+    """The reference's attribute names for ``task.adr`` values (read-only)."""
+
+    @property
+    @abstractmethod
+    def adr_cfg(self) -> ADRConfig:
+        """The validated ``task.adr`` block."""
+
+    @property
+    def update_adr_ranges(self) -> bool:
+        """``task.adr.update_adr_ranges``."""
+        return self.adr_cfg.update_adr_ranges
+
+    @property
+    def adr_clear_other_queues(self) -> bool:
+        """``task.adr.clear_other_queues``."""
+        return self.adr_cfg.clear_other_queues
+
+    @property
+    def adr_extended_boundary_sample(self) -> bool:
+        """``task.adr.adr_extended_boundary_sample``."""
+        return self.adr_cfg.adr_extended_boundary_sample
+
+    @property
+    def worker_adr_boundary_fraction(self) -> float:
+        """``task.adr.worker_adr_boundary_fraction``: share of *boundary* workers."""
+        return self.adr_cfg.worker_adr_boundary_fraction
+
+    @property
+    def adr_queue_threshold_length(self) -> int:
+        """``task.adr.adr_queue_threshold_length``."""
+        return self.adr_cfg.adr_queue_threshold_length
+
+    @property
+    def adr_objective_threshold_low(self) -> float:
+        """``task.adr.adr_objective_threshold_low``."""
+        return self.adr_cfg.adr_objective_threshold_low
+
+    @property
+    def adr_objective_threshold_high(self) -> float:
+        """``task.adr.adr_objective_threshold_high``."""
+        return self.adr_cfg.adr_objective_threshold_high
+
+    @property
+    def adr_rollout_perf_alpha(self) -> float:
+        """``task.adr.adr_rollout_perf_alpha``."""
+        return self.adr_cfg.adr_rollout_perf_alpha
+
+    @property
+    def adr_load_from_checkpoint(self) -> bool:
+        """``task.adr.adr_load_from_checkpoint``."""
+        return self.adr_cfg.adr_load_from_checkpoint
+
+
+class ADRCompat(ReferenceConfigNames):
     """The ADR part of IsaacGymEnvs' ``ADRVecTask``, simulator-free.
 
     Args:
@@ -227,8 +288,8 @@ class ADRCompat:
         device: torch.device | str = "cpu",
         seed: int = 0,
     ) -> None:
-        self.adr_cfg = ADRConfig.from_mapping(adr_cfg)
-        self.engine = ADREngine(self.adr_cfg, num_envs, device=device, seed=seed)
+        self._adr_cfg = ADRConfig.from_mapping(adr_cfg)
+        self.engine = ADREngine(self._adr_cfg, num_envs, device=device, seed=seed)
         self.num_envs = num_envs
         self.device = self.engine.device
         self.all_env_ids = torch.arange(num_envs, device=self.device)
@@ -246,46 +307,14 @@ class ADRCompat:
         self.last_step = -1
         self.last_report: UpdateReport | None = None
 
-    # Config values under the reference's attribute names.
+    @property
+    def adr_cfg(self) -> ADRConfig:
+        """The validated ``task.adr`` block."""
+        return self._adr_cfg
+
     @property
     def use_adr(self) -> bool:
         return self.adr_cfg.use_adr
-
-    @property
-    def update_adr_ranges(self) -> bool:
-        return self.adr_cfg.update_adr_ranges
-
-    @property
-    def adr_clear_other_queues(self) -> bool:
-        return self.adr_cfg.clear_other_queues
-
-    @property
-    def adr_extended_boundary_sample(self) -> bool:
-        return self.adr_cfg.adr_extended_boundary_sample
-
-    @property
-    def worker_adr_boundary_fraction(self) -> float:
-        return self.adr_cfg.worker_adr_boundary_fraction
-
-    @property
-    def adr_queue_threshold_length(self) -> int:
-        return self.adr_cfg.adr_queue_threshold_length
-
-    @property
-    def adr_objective_threshold_low(self) -> float:
-        return self.adr_cfg.adr_objective_threshold_low
-
-    @property
-    def adr_objective_threshold_high(self) -> float:
-        return self.adr_cfg.adr_objective_threshold_high
-
-    @property
-    def adr_rollout_perf_alpha(self) -> float:
-        return self.adr_cfg.adr_rollout_perf_alpha
-
-    @property
-    def adr_load_from_checkpoint(self) -> bool:
-        return self.adr_cfg.adr_load_from_checkpoint
 
     @property
     def adr_rollout_perf_last(self) -> float | None:
