@@ -200,7 +200,7 @@ def import_isaacgymenvs_env_state(
     return attrs.evolve(report, task_entries=_task_entries(env_state, REFERENCE_PARAMS_KEY))
 
 
-def _pair(value: object) -> tuple[float | None, float | None] | None:
+def number_pair(value: object) -> tuple[float | None, float | None] | None:
     """Two numbers (or None) from a list, tuple or 2-element tensor; None if malformed."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 2:
@@ -242,7 +242,7 @@ def _check_reference_params(
                     f"{ident['name']}: {field} {saved} in the checkpoint, "
                     f"{ident[field]} in the config"
                 )
-        rng = _pair(entry.get("range"))
+        rng = number_pair(entry.get("range"))
         if rng is None or None in rng or not all(math.isfinite(v) for v in rng if v is not None):
             problems.append(f"{ident['name']}: no valid 'range' [lo, hi] ({entry.get('range')!r})")
     return problems
@@ -302,11 +302,11 @@ def import_isaacgymenvs_ranges(
     nexts: list[list[float]] = []
     for name in engine.param_names:
         entry = adr_params[name]
-        lo, hi = _pair(entry["range"]) or (None, None)
+        lo, hi = number_pair(entry["range"]) or (None, None)
         if lo is None or hi is None:  # excluded by _check_reference_params
             raise IncompatibleCheckpointError(path, f"{name}: no valid 'range'")
         spec = engine.cfg.params[name]
-        next_lo, next_hi = _pair(entry.get("next_limits")) or (None, None)
+        next_lo, next_hi = number_pair(entry.get("next_limits")) or (None, None)
         if next_lo is None:
             next_lo, _ = step_bound(lo, "down", spec.delta, spec.delta_style, spec.limits[0])
         if next_hi is None:

@@ -15,7 +15,7 @@ import torch
 
 from adr_domain import ADRConfig, WorkerType
 from adr_infra.checkpoint import Checkpoint
-from adr_infra.restore import REFERENCE_PARAMS_KEY, RestoreSource
+from adr_infra.restore import REFERENCE_PARAMS_KEY, RestoreSource, number_pair
 from adr_infra.tree import tensor_nbytes
 
 __all__ = ["CheckpointSummary", "ParamSummary", "WorkerSplit", "summarize"]
@@ -109,22 +109,6 @@ class CheckpointSummary:
     tensor_bytes: int
 
 
-def _pair(value: object) -> Pair | None:
-    if isinstance(value, torch.Tensor) and value.numel() == 2:
-        value = value.reshape(-1).tolist()
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        return None
-    out: list[float | None] = []
-    for item in value:
-        if item is None:
-            out.append(None)
-        elif isinstance(item, (int, float)) and not isinstance(item, bool):
-            out.append(float(item))
-        else:
-            return None
-    return out[0], out[1]
-
-
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -187,9 +171,9 @@ def _engine_rows(
         if isinstance(kinds, list) and len(kinds) == P:
             row["kind"] = kinds[n]
         if bounds is not None:
-            row["range"] = _pair(bounds[n])
+            row["range"] = number_pair(bounds[n])
         if nexts is not None:
-            row["next_limits"] = _pair(nexts[n])
+            row["next_limits"] = number_pair(nexts[n])
         if lengths is not None:
             row["queue_fill"] = (int(lengths[2 * n]), int(lengths[2 * n + 1]))
         if per_queue is not None:
@@ -206,10 +190,10 @@ def _reference_rows(params: object) -> tuple[list[str], dict[str, dict[str, Any]
         if not isinstance(entry, Mapping):
             continue
         rows[str(name)] = {
-            "range": _pair(entry.get("range")),
-            "next_limits": _pair(entry.get("next_limits")),
-            "init_range": _pair(entry.get("init_range")),
-            "limits": _pair(entry.get("limits")),
+            "range": number_pair(entry.get("range")),
+            "next_limits": number_pair(entry.get("next_limits")),
+            "init_range": number_pair(entry.get("init_range")),
+            "limits": number_pair(entry.get("limits")),
             "type": entry.get("type", "uniform"),
             "kind": "range_path" if entry.get("range_path") else "tensor",
         }
