@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,47 +53,49 @@ def synthetic_cfg(num_params: int, validate: bool) -> dict[str, Any]:
     return cfg
 
 
+def workload(num_envs: int) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """64 batches of 2% finishing env ids, and objectives drawn from 0..30."""
+    gen = torch.Generator().manual_seed(0)
+    finishing = max(1, num_envs // 50)
+    batches = [torch.randperm(num_envs, generator=gen)[:finishing] for _ in range(64)]
+    return batches, torch.randint(0, 31, (num_envs,), generator=gen).float()
+
+
+def median_us(step: Callable[[int], object], iters: int, repeats: int) -> float:
+    """Median over ``repeats`` runs of microseconds per call of ``step(i)``."""
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(iters):
+            step(i)
+        samples.append((time.perf_counter() - start) / iters * 1e6)
+    return statistics.median(samples)
+
+
 def time_updates(
     cfg: dict[str, Any], num_envs: int, iters: int, repeats: int
 ) -> tuple[float, float]:
     """Median microseconds per update, and host syncs per update."""
     adr = ADRCompat(cfg, num_envs, seed=0)
-    gen = torch.Generator().manual_seed(0)
-    finishing = max(1, num_envs // 50)
-    batches = [torch.randperm(num_envs, generator=gen)[:finishing] for _ in range(64)]
-    objective = torch.randint(0, 31, (num_envs,), generator=gen).float()
+    batches, objective = workload(num_envs)
     adr.adr_update(torch.arange(num_envs), objective)  # assign every env, like the first reset
     for i in range(50):  # warm up
         adr.adr_update(batches[i % 64], objective)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for i in range(iters):
-            adr.adr_update(batches[i % 64], objective)
-        samples.append((time.perf_counter() - start) / iters * 1e6)
+    us = median_us(lambda i: adr.adr_update(batches[i % 64], objective), iters, repeats)
     with count_host_syncs() as syncs:
         for i in range(10):
             adr.adr_update(batches[i % 64], objective)
-    return statistics.median(samples), syncs.total / 10
+    return us, syncs.total / 10
 
 
 def time_baseline(cfg: dict[str, Any], num_envs: int, iters: int, repeats: int) -> float:
     """Median microseconds per update of the reference-structured loop baseline."""
     adr = LoopADR(cfg, num_envs)
-    gen = torch.Generator().manual_seed(0)
-    finishing = max(1, num_envs // 50)
-    batches = [torch.randperm(num_envs, generator=gen)[:finishing] for _ in range(64)]
-    objective = torch.randint(0, 31, (num_envs,), generator=gen).float()
+    batches, objective = workload(num_envs)
     adr.update(torch.arange(num_envs), objective)
     for i in range(10):
         adr.update(batches[i % 64], objective)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for i in range(iters):
-            adr.update(batches[i % 64], objective)
-        samples.append((time.perf_counter() - start) / iters * 1e6)
-    return statistics.median(samples)
+    return median_us(lambda i: adr.update(batches[i % 64], objective), iters, repeats)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.slow
 MULTI = [*TINY, "multi_gpu=True", "log_level=DEBUG"]
 
 
-def torchrun(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [
+def torchrun_command(*overrides: str) -> list[str]:
+    """``python -m torch.distributed.run`` with 2 local ranks of adr_app.train."""
+    return [
         sys.executable,
         "-m",
         "torch.distributed.run",
@@ -34,8 +34,18 @@ def torchrun(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.Com
         "adr_app.train",
         *overrides,
     ]
+
+
+def torchrun(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        torchrun_command(*overrides),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
     )
 
 
@@ -113,18 +123,7 @@ def test_two_rank_resume_continues_exactly_on_every_rank(tmp_path: Path) -> None
 def test_killing_one_rank_ends_the_run_quickly_and_it_resumes_from_latest(tmp_path: Path) -> None:
     """SIGKILL of rank 1 stops the whole run within seconds; checkpoint=latest then resumes it."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "adr_app.train",
-        *MULTI,
-        "experiment=kill",
-        "max_iterations=100000",
-    ]
+    cmd = torchrun_command(*MULTI, "experiment=kill", "max_iterations=100000")
     proc = subprocess.Popen(
         cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
