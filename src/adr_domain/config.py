@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from adr_domain.errors import ConfigError
 from adr_domain.types import DeltaStyle, ParamType, QueuePolicy
 
-__all__ = ["ADRConfig", "ADRParamConfig", "to_plain"]
+__all__ = ["ADRConfig", "ADRParamConfig", "format_validation_errors", "to_plain"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
@@ -222,7 +222,9 @@ class ADRConfig(BaseModel):
         try:
             return cls.model_validate(to_plain(mapping))
         except ValidationError as exc:
-            raise ConfigError(_format_errors(exc, where)) from None
+            raise ConfigError(
+                format_validation_errors(exc, what="ADR config", where=where)
+            ) from None
 
 
 def to_plain(value: Any) -> Any:
@@ -234,13 +236,18 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-def _format_errors(exc: ValidationError, where: str) -> str:
+def format_validation_errors(exc: ValidationError, *, what: str, where: str = "") -> str:
+    """One ``path: problem`` line per invalid field of a pydantic error.
+
+    Args:
+        exc: the validation error.
+        what: the config's name, for the heading ("invalid <what>:").
+        where: prefix of every path (e.g. ``adr``); none when empty.
+    """
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(part) for part in (where, *err["loc"]))
-        msg = err["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
+        loc = ".".join(str(part) for part in ((where,) if where else ()) + tuple(err["loc"]))
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         elif err["type"] != "missing" and isinstance(
@@ -248,4 +255,4 @@ def _format_errors(exc: ValidationError, where: str) -> str:
         ):
             msg = f"{msg} (got {err['input']!r})"
         lines.append(f"{loc}: {msg}")
-    return "invalid ADR config:\n  " + "\n  ".join(lines)
+    return f"invalid {what}:\n  " + "\n  ".join(lines)

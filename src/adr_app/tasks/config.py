@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from adr_domain import ADRConfig, ConfigError
-from adr_domain.config import to_plain
+from adr_domain.config import format_validation_errors, to_plain
 
 __all__ = ["ActionsMovingAverageConfig", "ReorientConfig", "ReorientEnvConfig"]
 
@@ -137,11 +137,5 @@ class ReorientConfig(BaseModel):
         try:
             return cls.model_validate(to_plain(mapping))
         except ValidationError as exc:
-            lines = []
-            for err in exc.errors():
-                loc = ".".join(str(part) for part in err["loc"])
-                msg = err["msg"].removeprefix("Value error, ")
-                if err["type"] == "extra_forbidden":
-                    msg = "unknown key"
-                lines.append(f"{loc}: {msg}")
-            raise ConfigError("invalid Reorient task config:\n  " + "\n  ".join(lines)) from None
+            message = format_validation_errors(exc, what="Reorient task config")
+            raise ConfigError(message) from None
