@@ -15,7 +15,12 @@ from pathlib import Path
 import torch
 
 from adr_domain import ADREngine
-from adr_infra.distributed import ExchangeError, TorchDistributedExchange, init_process_group
+from adr_infra.distributed import (
+    ExchangeError,
+    TorchDistributedExchange,
+    exit_without_teardown,
+    init_process_group,
+)
 from conftest import small_cfg
 
 N = 12
@@ -53,7 +58,7 @@ def main() -> int:
             history.append(engine.bounds.clone())
     except ExchangeError as exc:
         (out / f"error{rank}.txt").write_text(f"{time.time()}\n{exc}")
-        return 4
+        exit_without_teardown(4)  # the broken gloo group would abort a normal exit
     torch.save({"history": history, "state": engine.state_dict()}, out / f"rank{rank}.pt")
     return 0
 

@@ -559,7 +559,22 @@ def main() -> None:
     entry = hydra.main(version_base=None, config_path=str(directory), config_name="config")(
         _hydra_entry
     )
-    entry()
+    try:
+        entry()
+    except SystemExit as exc:
+        _leave_failed_process_group(exc)
+        raise
+
+
+def _leave_failed_process_group(exc: SystemExit) -> None:
+    """A rank of a failed distributed run exits with its status, not gloo's abort."""
+    import torch.distributed as dist
+
+    if exc.code in (0, None) or not (dist.is_available() and dist.is_initialized()):
+        return
+    from adr_infra.distributed import exit_without_teardown
+
+    exit_without_teardown(exc.code if isinstance(exc.code, int) else 1)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
+import sys
+from typing import NoReturn
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["ExchangeError", "TorchDistributedExchange", "init_process_group"]
+__all__ = [
+    "ExchangeError",
+    "TorchDistributedExchange",
+    "exit_without_teardown",
+    "init_process_group",
+]
 
 log = logging.getLogger(__name__)
 
@@ -113,3 +121,21 @@ def init_process_group(
         )
         log.info("rank %d/%d joined the %s process group", rank, world_size, backend)
     return rank, local_rank, world_size
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """End a process whose process group is broken, keeping ``code`` as its exit status.
+
+    After a peer died, gloo can abort the survivor while the interpreter shuts
+    down ("terminate called without an active exception", SIGABRT): a
+    transport thread of the broken group is still joinable when the group is
+    destroyed. The abort replaces the exit status and prints a C++ message
+    after ours. This flushes logging and the standard streams, then leaves
+    with ``os._exit`` so that no destructor runs. Call it only on the way out
+    of a failed distributed run, after every file has been written.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed stream says nothing more
+            stream.flush()
+    os._exit(code)
