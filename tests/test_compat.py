@@ -145,6 +145,8 @@ def test_extras_carry_the_reference_adr_keys_beside_the_tasks_own() -> None:
     assert extras["adr/params/gain/upper"] == 4.0
     assert extras["adr/params/mass/lower"] == 0.8
     assert extras["adr/objective_perf/boundary/gain/upper/queue_len"] == 0
+    # As the reference logs it: the mean that moved the bound, though its queue is now empty.
+    assert extras["adr/objective_perf/boundary/gain/upper/value"] == 30.0
     assert extras["adr/objective_perf/boundary/mass/upper/value"] == 0.0
     assert isinstance(extras["adr/npd"], float)
     assert isinstance(extras["adr/objective_perf/rollouts"], float)

@@ -116,13 +116,19 @@ class _QueuesView(Sequence[_QueueView]):
         return self._queues[index]
 
 
-def adr_log_values(engine: ADREngine) -> dict[str, float]:
+def adr_log_values(engine: ADREngine, report: UpdateReport | None = None) -> dict[str, float]:
     """The reference's ADR log entries with their current values (one host copy):
     ``adr/params/<name>/lower|upper``,
     ``adr/objective_perf/boundary/<name>/lower|upper/value|queue_len``,
-    ``adr/objective_perf/rollouts`` and ``adr/npd``."""
+    ``adr/objective_perf/rollouts`` and ``adr/npd``.
+
+    With ``report``, the engine's latest update, each boundary ``value`` is the
+    queue mean that update evaluated, as the reference logs it: the objective
+    that moved a bound, although its queue is now empty. Without it, ``value``
+    is the mean of what each queue holds now.
+    """
     bounds = engine.bounds.tolist()
-    means = engine.queue_means().tolist()
+    means = (engine.queue_means() if report is None else report.queue_means).tolist()
     lengths = engine.queue_lengths.tolist()
     values: dict[str, float] = {}
     for name, (lo, hi) in zip(engine.param_names, bounds, strict=True):
@@ -154,11 +160,19 @@ class ADRExtras(dict[str, Any]):
         super().__init__()
         self._engine = engine
         self._refreshed = -1
+        self._report: UpdateReport | None = None
+        self._report_generation = -1
         self.refresh()
 
+    def record(self, report: UpdateReport) -> None:
+        """Take the boundary values of the engine's latest update from its report."""
+        self._report = report
+        self._report_generation = self._engine.generation
+
     def adr_values(self) -> dict[str, Any]:
-        """All ADR entries, freshly read from the engine."""
-        return adr_log_values(self._engine)
+        """All ADR entries, freshly read from the engine (and its latest report)."""
+        current = self._report_generation == self._engine.generation
+        return adr_log_values(self._engine, self._report if current else None)
 
     def refresh(self) -> None:
         """Bring the ADR entries up to date if the engine changed (update or load)."""
@@ -335,6 +349,7 @@ class ADRCompat(ReferenceConfigNames):
             The engine's report (the reference returns None).
         """
         self.last_report = self.engine.update(rand_envs, adr_objective)
+        self.extras.record(self.last_report)
         return self.last_report
 
     def sample_adr_tensor(self, param_name: str, env_ids: EnvIds | None = None) -> torch.Tensor:
