@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,14 @@ TINY = [
 
 
 def adr_train(
-    cwd: Path, *overrides: str, timeout: float = 300, module: str = "adr_app.train"
+    cwd: Path,
+    *overrides: str,
+    timeout: float = 300,
+    module: str = "adr_app.train",
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m adr_app.train`` in ``cwd`` (its runs/ go there)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(extra_env or {})}
     return subprocess.run(
         [sys.executable, "-m", module, *overrides],
         cwd=cwd,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +22,7 @@ import torch
 import yaml
 from gymnasium import spaces
 
+import app_helpers
 from isaac_tasks import ResumableCubeHandTask, task_config
 
 TESTS = Path(__file__).resolve().parent
@@ -188,21 +188,9 @@ def adr_train(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m adr_app.train task=FakeCubeHand ...`` in ``cwd`` with ``config_dir``."""
     path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p)
-    env = {
-        **os.environ,
-        "ADR_CONFIG_DIR": str(config_dir),
-        "PYTHONPATH": path,
-        "OMP_NUM_THREADS": "1",
-        "PYTHONWARNINGS": "ignore",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "adr_app.train", f"task={TASK_NAME}", *overrides],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
+    extra_env = {"ADR_CONFIG_DIR": str(config_dir), "PYTHONPATH": path}
+    return app_helpers.adr_train(
+        cwd, f"task={TASK_NAME}", *overrides, timeout=timeout, extra_env=extra_env
     )
 
 
