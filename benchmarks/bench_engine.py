@@ -13,36 +13,22 @@ Usage: python benchmarks/bench_engine.py [--quick]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from adr_app.profiling import count_host_syncs
 from adr_isaac.compat import ADRCompat
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import dextreme_cfg, median_us
 from loop_baseline import LoopADR
 
-ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_MS_16384 = 7.6  # IsaacGymEnvs ADRVecTask.adr_update on this machine (issue #2)
-
-
-def dextreme_cfg(validate: bool) -> dict[str, Any]:
-    with (ROOT / "cfg" / "adr" / "dextreme.yaml").open() as f:
-        cfg: dict[str, Any] = yaml.safe_load(f)
-    cfg["validate_inputs"] = validate
-    return cfg
 
 
 def synthetic_cfg(num_params: int, validate: bool) -> dict[str, Any]:
     """``num_params`` parameters, half tensor-sampled, half with a range_path."""
-    cfg = dextreme_cfg(validate)
+    cfg = dextreme_cfg(validate_inputs=validate)
     params = {}
     for i in range(num_params):
         spec: dict[str, Any] = {"init_range": [0.9, 1.1], "limits": [0.0, 5.0], "delta": 0.01}
@@ -59,17 +45,6 @@ def workload(num_envs: int) -> tuple[list[torch.Tensor], torch.Tensor]:
     finishing = max(1, num_envs // 50)
     batches = [torch.randperm(num_envs, generator=gen)[:finishing] for _ in range(64)]
     return batches, torch.randint(0, 31, (num_envs,), generator=gen).float()
-
-
-def median_us(step: Callable[[int], object], iters: int, repeats: int) -> float:
-    """Median over ``repeats`` runs of microseconds per call of ``step(i)``."""
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for i in range(iters):
-            step(i)
-        samples.append((time.perf_counter() - start) / iters * 1e6)
-    return statistics.median(samples)
 
 
 def time_updates(
@@ -111,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'loop baseline us':>17} {'speed-up':>9}"
     )
     for num_envs in (1024, 16384, 65536):
-        baseline = time_baseline(dextreme_cfg(True), num_envs, max(10, iters // 20), 3)
+        checked = dextreme_cfg(validate_inputs=True)
+        baseline = time_baseline(checked, num_envs, max(10, iters // 20), 3)
         for validate in (True, False):
-            us, syncs = time_updates(dextreme_cfg(validate), num_envs, iters, repeats)
+            cfg = dextreme_cfg(validate_inputs=validate)
+            us, syncs = time_updates(cfg, num_envs, iters, repeats)
             mode = "checked" if validate else "unchecked"
             print(
                 f"{num_envs:>7} {mode:>10} {us:>10.1f} {syncs:>13.1f} "

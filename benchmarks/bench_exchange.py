@@ -14,37 +14,15 @@ from __future__ import annotations
 import argparse
 import os
 import socket
-import statistics
 import sys
-import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _cfg() -> dict[str, Any]:
-    with (ROOT / "cfg" / "adr" / "dextreme.yaml").open() as f:
-        cfg: dict[str, Any] = yaml.safe_load(f)
-    cfg["validate_inputs"] = False
-    return cfg
-
-
-def _timed(fn: Any, iters: int, repeats: int = 5) -> float:
-    """Median microseconds per call (all ranks call in lockstep)."""
-    samples = []
-    for _ in range(repeats):
-        dist.barrier()
-        start = time.perf_counter()
-        for i in range(iters):
-            fn(i)
-        samples.append((time.perf_counter() - start) / iters * 1e6)
-    return statistics.median(samples)
+from bench_common import dextreme_cfg, median_us
 
 
 def _worker(rank: int, world: int, port: int, envs: int, updates: int, out: Any) -> None:
@@ -55,8 +33,8 @@ def _worker(rank: int, world: int, port: int, envs: int, updates: int, out: Any)
     from adr_infra.distributed import TorchDistributedExchange
 
     exchange = TorchDistributedExchange()
-    shared = ADREngine(_cfg(), envs, seed=0, exchange=exchange)
-    local = ADREngine(_cfg(), envs, seed=0)
+    shared = ADREngine(dextreme_cfg(validate_inputs=False), envs, seed=0, exchange=exchange)
+    local = ADREngine(dextreme_cfg(validate_inputs=False), envs, seed=0)
     gen = torch.Generator().manual_seed(rank)
     batches = [torch.randperm(envs, generator=gen)[: envs // 50] for _ in range(64)]
     objective = torch.randint(0, 31, (envs,), generator=gen).float()
@@ -66,9 +44,12 @@ def _worker(rank: int, world: int, port: int, envs: int, updates: int, out: Any)
             engine.update(batches[i % 64], objective)
     payload = torch.zeros(2, envs)
 
-    with_us = _timed(lambda i: shared.update(batches[i % 64], objective), updates)
-    without_us = _timed(lambda i: local.update(batches[i % 64], objective), updates)
-    gather_us = _timed(lambda i: exchange.all_gather(payload), updates)
+    def timed(step: Callable[[int], object]) -> float:
+        return median_us(step, updates, repeats=5, before=dist.barrier)  # ranks in lockstep
+
+    with_us = timed(lambda i: shared.update(batches[i % 64], objective))
+    without_us = timed(lambda i: local.update(batches[i % 64], objective))
+    gather_us = timed(lambda i: exchange.all_gather(payload))
     if rank == 0:
         out.put((with_us, without_us, gather_us))
     dist.barrier()

@@ -18,15 +18,11 @@ Usage: python benchmarks/bench_store.py [--quick] [--repeats N] [--envs 16384 65
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from adr_domain import ADREngine
 from adr_infra import (
@@ -39,20 +35,12 @@ from adr_infra import (
     tensor_nbytes,
 )
 from adr_isaac.compat import ADRCompat
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def dextreme_cfg() -> dict[str, Any]:
-    with (ROOT / "cfg" / "adr" / "dextreme.yaml").open() as f:
-        cfg: dict[str, Any] = yaml.safe_load(f)
-    cfg["adr_load_from_checkpoint"] = True
-    return cfg
+from bench_common import dextreme_cfg, median_seconds
 
 
 def advanced_adapter(num_envs: int, updates: int = 40) -> ADRCompat:
     """An adapter whose engine has run ``updates`` updates (2% of envs finishing each)."""
-    adr = ADRCompat(dextreme_cfg(), num_envs, seed=0)
+    adr = ADRCompat(dextreme_cfg(adr_load_from_checkpoint=True), num_envs, seed=0)
     gen = torch.Generator().manual_seed(0)
     finishing = max(1, num_envs // 50)
     for _ in range(updates):
@@ -62,22 +50,13 @@ def advanced_adapter(num_envs: int, updates: int = 40) -> ADRCompat:
     return adr
 
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def bench(num_envs: int, repeats: int, directory: Path) -> list[dict[str, Any]]:
     adapter = advanced_adapter(num_envs)
     engine = adapter.engine
     state_s = median_seconds(engine.state_dict, repeats)
     checkpoint = Checkpoint.create(None, adapter.get_env_state(), experiment="bench")
     raw = tensor_nbytes(checkpoint.env_state)
-    fresh = ADREngine(dextreme_cfg(), num_envs, seed=1)
+    fresh = ADREngine(dextreme_cfg(adr_load_from_checkpoint=True), num_envs, seed=1)
     restore_s = median_seconds(lambda: restore_engine(fresh, checkpoint), repeats)
     stores: list[tuple[str, CheckpointStore, str]] = [
         ("TorchStore (.pth)", TorchStore(), str(directory / f"state_{num_envs}.pth")),

@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 
 from adr_app.tasks import ReorientTask
 from adr_app.vecenv import ReorientVecEnv, register_reorient
+from bench_common import CFG, load_yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-TASK_YAML = ROOT / "cfg" / "task" / "Reorient.yaml"
-TRAIN_YAML = ROOT / "cfg" / "train" / "ReorientPPO.yaml"
+TASK_YAML = CFG / "task" / "Reorient.yaml"
+TRAIN_YAML = CFG / "train" / "ReorientPPO.yaml"
 
 
 class UpdateTimer:
@@ -51,12 +50,6 @@ class UpdateTimer:
         finally:
             self.seconds += time.perf_counter() - start
             self.calls += 1
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    with path.open() as f:
-        data: dict[str, Any] = yaml.safe_load(f)
-    return data
 
 
 def bench_task(num_envs: int, steps: int, warmup: int) -> dict[str, float]:
