@@ -201,7 +201,11 @@ def _corrupt(key: str, value: Any) -> dict[str, Any]:
                     for name in ("decide", "assign", "sample")
                 },
             ),
-            "invalid generator state",
+            "rng '[a-z]+' is not a generator state",
+        ),
+        (
+            _corrupt("rng", {name: torch.zeros(3) for name in ("decide", "assign", "sample")}),
+            "rng '[a-z]+' must be a uint8 tensor",
         ),
         (_corrupt("tensor_values", {"mass": torch.zeros(N)}), "'tensor_values' has parameters"),
         (_corrupt("param_set_hash", "0" * 64), "param_set_hash does not match"),

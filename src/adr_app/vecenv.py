@@ -23,7 +23,7 @@ from gymnasium import spaces
 
 from adr_app.tasks.config import ReorientConfig
 from adr_app.tasks.reorient import NUM_ACTIONS, OBS_DIM, ReorientTask
-from adr_domain import ADREngine, BoundaryExchange
+from adr_domain import ADREngine, BoundaryExchange, checked_generator_state
 from adr_domain.errors import StateError
 
 __all__ = [
@@ -260,23 +260,12 @@ class ReorientVecEnv:
             return
         if not isinstance(env_state, Mapping):
             raise StateError(f"env state: expected a mapping, got {type(env_state).__name__}")
-        rng = _checked_cpu_rng_state(env_state.get(TORCH_RNG_KEY))
+        rng = checked_generator_state(env_state.get(TORCH_RNG_KEY), f"env state: '{TORCH_RNG_KEY}'")
         task_state = {k: v for k, v in env_state.items() if k != TORCH_RNG_KEY}
         self.task.load_state_dict(task_state)
         torch.set_rng_state(rng)
         self._keep_on_next_reset = True
         logger.info("restored env state: step %d, ADR step %d", self.task.frame, self.task.adr.step)
-
-
-def _checked_cpu_rng_state(rng: object) -> torch.Tensor:
-    """``rng`` as a CPU generator state, or StateError."""
-    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8:
-        raise StateError(f"env state: '{TORCH_RNG_KEY}' must be a uint8 tensor")
-    try:
-        torch.Generator().set_state(rng.cpu())
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise StateError(f"env state: '{TORCH_RNG_KEY}' is not a CPU RNG state: {exc}") from None
-    return rng.cpu()
 
 
 def register_reorient(

@@ -13,6 +13,7 @@ from adr_domain.report import UpdateReport
 from adr_domain.state import (
     SCHEMA_VERSION,
     EngineState,
+    checked_generator_state,
     merge_engine_state,
     migrate_engine_state,
     split_engine_state,
@@ -41,6 +42,7 @@ __all__ = [
     "StateError",
     "UpdateReport",
     "WorkerType",
+    "checked_generator_state",
     "merge_engine_state",
     "migrate_engine_state",
     "split_engine_state",

@@ -35,6 +35,7 @@ from adr_domain.state import (
     SCHEMA_VERSION,
     SHARED_STREAMS,
     EngineState,
+    checked_generator_state,
     merge_engine_state,
     migrate_engine_state,
     split_engine_state,
@@ -1012,16 +1013,9 @@ class _StagedState:
             raise StateError(f"ADR engine state: 'rng' must hold the streams {list(RNG_STREAMS)}")
         rng = {}
         for name in RNG_STREAMS:
-            gen_state = rng_in[name]
-            if not isinstance(gen_state, torch.Tensor) or gen_state.dtype != torch.uint8:
-                raise StateError(f"ADR engine state: rng '{name}' must be a uint8 tensor")
-            try:
-                torch.Generator(device=engine.device).set_state(gen_state.cpu())
-            except (RuntimeError, TypeError, ValueError) as exc:
-                raise StateError(
-                    f"ADR engine state: invalid generator state '{name}': {exc}"
-                ) from None
-            rng[name] = gen_state.cpu()
+            rng[name] = checked_generator_state(
+                rng_in[name], f"ADR engine state: rng '{name}'", engine.device
+            )
         scalars = (_float(st, "rollout_perf"), _bool(st, "rollout_perf_valid"), _int(st, "step"))
         return cls(tensors, values, rng, scalars, restore_ranges)
 

@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 import torch
 
-from adr_domain import StateError
+from adr_domain import StateError, checked_generator_state
 from adr_isaac.dr_params import ACTOR_PROPERTY_GROUPS
 from adr_isaac.gym_types import DofProperties, EnvHandle, Gym, GymApi, SimHandle, SimParams
 
@@ -511,13 +511,7 @@ class PropertyRandomizer:
             StateError: naming the malformed entry.
         """
         where = "domain randomization state"
-        rng = state.get("rng")
-        if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8:
-            raise StateError(f"{where}: 'rng' must be a uint8 tensor")
-        try:
-            torch.Generator().set_state(rng.cpu())
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise StateError(f"{where}: invalid generator state: {exc}") from None
+        rng = checked_generator_state(state.get("rng"), f"{where}: 'rng'")
         values_in = state.get("values")
         if not isinstance(values_in, Mapping):
             raise StateError(f"{where}: 'values' must be a mapping")

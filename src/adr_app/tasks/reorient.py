@@ -64,6 +64,7 @@ from adr_domain import (
     EngineState,
     ParamType,
     UpdateReport,
+    checked_generator_state,
 )
 from adr_domain.errors import SchemaVersionError, StateError
 
@@ -613,14 +614,8 @@ class ReorientTask:
         staged: dict[str, Any] = dict(ints)
         for key in ("action_moving_average", "consecutive_successes"):
             staged[key] = _state_float(task, key)
-        rng = task.get("rng")
-        if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8:
-            raise StateError("Reorient state: task.rng must be a uint8 tensor")
-        try:
-            torch.Generator(device=self.device).set_state(rng.cpu())
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise StateError(f"Reorient state: task.rng is not a generator state: {exc}") from None
-        staged["rng"] = rng.cpu().clone()
+        rng = checked_generator_state(task.get("rng"), "Reorient state: task.rng", self.device)
+        staged["rng"] = rng.clone()
         tensors = {}
         for name, buf in self._buffers.items():
             value = task.get(name)
