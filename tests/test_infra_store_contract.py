@@ -18,6 +18,7 @@ from adr_infra import (
     Checkpoint,
     CheckpointNotFoundError,
     CheckpointStore,
+    CorruptCheckpointError,
     Hdf5Store,
     MemoryStore,
     TorchStore,
@@ -107,6 +108,22 @@ def test_loading_a_missing_location_names_it(backend: Backend) -> None:
     with pytest.raises(CheckpointNotFoundError) as info:
         backend.store.load(location)
     assert location in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["torch", "hdf5"])
+def test_a_directory_or_an_empty_file_is_refused_by_name(kind: str, tmp_path: Path) -> None:
+    """File stores say what is at the path instead of handing it to the file reader."""
+    backend = Backend(kind, tmp_path)
+    folder = Path(backend.location("folder"))
+    folder.mkdir()
+    with pytest.raises(CheckpointNotFoundError, match="is a directory") as info:
+        backend.store.load(str(folder))
+    assert str(folder) in str(info.value)
+    empty = Path(backend.location("empty"))
+    empty.touch()
+    with pytest.raises(CorruptCheckpointError, match="empty file") as info:
+        backend.store.load(str(empty))
+    assert str(empty) in str(info.value)
 
 
 def test_changing_a_checkpoint_after_saving_does_not_change_what_was_saved(

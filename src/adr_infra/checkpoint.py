@@ -24,11 +24,13 @@ import datetime
 import os
 from collections.abc import Callable, Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from adr_infra.errors import (
+    CheckpointNotFoundError,
     CorruptCheckpointError,
     IncompatibleCheckpointError,
     TreeError,
@@ -45,6 +47,7 @@ __all__ = [
     "META_KEY",
     "Checkpoint",
     "CheckpointMeta",
+    "checkpoint_file",
     "decode_payload",
     "encode_payload",
     "migrate_payload",
@@ -404,6 +407,22 @@ def verify_payload(payload: Mapping[str, Any], path: str | os.PathLike[str]) -> 
         raise CorruptCheckpointError(
             path, f"checksum mismatch (stored {stored}, content {actual}): the file is damaged"
         )
+
+
+def checkpoint_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a :class:`~pathlib.Path`, once it names a non-empty regular file.
+
+    Raises:
+        CheckpointNotFoundError: nothing there, or a directory.
+        CorruptCheckpointError: an empty file.
+    """
+    file = Path(path)
+    if not file.is_file():
+        reason = "is a directory, not a checkpoint file" if file.is_dir() else "no such file"
+        raise CheckpointNotFoundError(file, reason)
+    if file.stat().st_size == 0:
+        raise CorruptCheckpointError(file, "empty file")
+    return file
 
 
 def decode_payload(

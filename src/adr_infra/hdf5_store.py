@@ -44,10 +44,9 @@ import numpy as np
 import torch
 
 from adr_infra.atomic import atomic_write
-from adr_infra.checkpoint import Checkpoint, decode_payload, encode_payload
+from adr_infra.checkpoint import Checkpoint, checkpoint_file, decode_payload, encode_payload
 from adr_infra.errors import (
     CheckpointError,
-    CheckpointNotFoundError,
     CorruptCheckpointError,
     TreeError,
 )
@@ -324,12 +323,7 @@ class Hdf5Store:
                 HDF5, or an HDF5 file not written by adr-kit.
             UnsupportedVersionError: a newer format version.
         """
-        file = Path(path)
-        if not file.is_file():
-            reason = "is a directory, not a checkpoint file" if file.is_dir() else "no such file"
-            raise CheckpointNotFoundError(file, reason)
-        if file.stat().st_size == 0:
-            raise CorruptCheckpointError(file, "empty file")
+        file = checkpoint_file(path)
         h5py = _h5py()
         try:
             # No lock needed: files are replaced atomically, never written in place

@@ -31,9 +31,8 @@ from typing import Any
 import torch
 
 from adr_infra.atomic import atomic_write
-from adr_infra.checkpoint import Checkpoint, decode_payload, encode_payload
+from adr_infra.checkpoint import Checkpoint, checkpoint_file, decode_payload, encode_payload
 from adr_infra.errors import (
-    CheckpointNotFoundError,
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
@@ -123,12 +122,7 @@ def read_torch_file(path: PathLike) -> object:
             tensors, containers and numpy scalars (never executed).
         CorruptCheckpointError: empty, truncated, damaged, or not a torch file.
     """
-    file = Path(path)
-    if not file.is_file():
-        reason = "is a directory, not a checkpoint file" if file.is_dir() else "no such file"
-        raise CheckpointNotFoundError(file, reason)
-    if file.stat().st_size == 0:
-        raise CorruptCheckpointError(file, "empty file")
+    file = checkpoint_file(path)
     _check_zip_records(file)
     try:
         with torch.serialization.safe_globals(numpy_safe_globals()):
