@@ -27,6 +27,23 @@ TINY = [
 ]
 
 
+QUIET_ENV = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+"""One thread per process, no warnings: what every app subprocess of the tests runs with."""
+
+
+def run_app(
+    command: list[str],
+    cwd: Path,
+    timeout: float = 300,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``cwd`` (its runs/ go there), capturing text output."""
+    env = {**os.environ, **QUIET_ENV, **(extra_env or {})}
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
 def adr_train(
     cwd: Path,
     *overrides: str,
@@ -34,17 +51,8 @@ def adr_train(
     module: str = "adr_app.train",
     extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m adr_app.train`` in ``cwd`` (its runs/ go there)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **(extra_env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", module, *overrides],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    """Run ``python -m adr_app.train`` in ``cwd``."""
+    return run_app([sys.executable, "-m", module, *overrides], cwd, timeout, extra_env)
 
 
 def checkpoints(run_dir: Path) -> list[Path]:

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from adr_infra import load_checkpoint
-from app_helpers import TINY, adr_train, checkpoints, epoch_of, trees_equal
+from app_helpers import QUIET_ENV, TINY, adr_train, checkpoints, epoch_of, run_app, trees_equal
 
 pytestmark = pytest.mark.slow
 
@@ -37,16 +37,7 @@ def torchrun_command(*overrides: str) -> list[str]:
 
 
 def torchrun(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        torchrun_command(*overrides),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    return run_app(torchrun_command(*overrides), cwd, timeout)
 
 
 def final(run: Path) -> Path:
@@ -122,7 +113,7 @@ def test_two_rank_resume_continues_exactly_on_every_rank(tmp_path: Path) -> None
 
 def test_killing_one_rank_ends_the_run_quickly_and_it_resumes_from_latest(tmp_path: Path) -> None:
     """SIGKILL of rank 1 stops the whole run within seconds; checkpoint=latest then resumes it."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, **QUIET_ENV}
     cmd = torchrun_command(*MULTI, "experiment=kill", "max_iterations=100000")
     proc = subprocess.Popen(
         cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
