@@ -143,6 +143,18 @@ def test_config_with_an_unknown_env_key_is_rejected_naming_it() -> None:
         ReorientConfig.from_mapping(cfg)
 
 
+def test_a_task_config_that_is_not_a_mapping_is_rejected_naming_its_type() -> None:
+    """A list where the task config belongs is a ConfigError, not a pydantic traceback."""
+    with pytest.raises(ConfigError, match="task config: expected a mapping, got list"):
+        ReorientConfig.from_mapping([shipped_cfg()])  # type: ignore[arg-type]
+
+
+def test_a_validated_task_config_passes_through_unchanged() -> None:
+    """from_mapping of an already validated config returns that very object."""
+    cfg = ReorientConfig.from_mapping(shipped_cfg())
+    assert ReorientConfig.from_mapping(cfg) is cfg
+
+
 # ---------------------------------------------------------------------- physics
 
 

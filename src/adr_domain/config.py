@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adr_domain.errors import ConfigError
 from adr_domain.types import DeltaStyle, ParamType, QueuePolicy
 
-__all__ = ["ADRConfig", "ADRParamConfig", "format_validation_errors", "to_plain"]
+__all__ = [
+    "ADRConfig",
+    "ADRParamConfig",
+    "format_validation_errors",
+    "to_plain",
+    "validate_config",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
@@ -215,16 +221,7 @@ class ADRConfig(BaseModel):
         Raises:
             ConfigError: listing every invalid field as ``where.path: problem``.
         """
-        if isinstance(mapping, ADRConfig):
-            return mapping
-        if not isinstance(mapping, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
-        try:
-            return cls.model_validate(to_plain(mapping))
-        except ValidationError as exc:
-            raise ConfigError(
-                format_validation_errors(exc, what="ADR config", where=where)
-            ) from None
+        return validate_config(cls, mapping, what="ADR config", where=where)
 
 
 def to_plain(value: Any) -> Any:
@@ -234,6 +231,34 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return [to_plain(v) for v in value]
     return value
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_config(
+    model: type[ModelT], mapping: object, *, what: str, where: str = "", name: str = ""
+) -> ModelT:
+    """``mapping`` (an instance already, a plain dict, an OmegaConf node, ...) as ``model``.
+
+    Args:
+        model: the pydantic config class.
+        mapping: what to validate.
+        what: the config's name in the heading of a validation error.
+        where: prefix of every path in a validation error; none when empty.
+        name: what a non-mapping error calls the config (default ``where``).
+
+    Raises:
+        ConfigError: not a mapping, or listing every invalid field as ``path: problem``.
+    """
+    if isinstance(mapping, model):
+        return mapping
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"{name or where}: expected a mapping, got {type(mapping).__name__}")
+    try:
+        return model.model_validate(to_plain(mapping))
+    except ValidationError as exc:
+        raise ConfigError(format_validation_errors(exc, what=what, where=where)) from None
 
 
 def format_validation_errors(exc: ValidationError, *, what: str, where: str = "") -> str:

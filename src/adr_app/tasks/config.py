@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adr_domain import ADRConfig, ConfigError
-from adr_domain.config import format_validation_errors, to_plain
+from adr_domain import ADRConfig
+from adr_domain.config import validate_config
 
 __all__ = ["ActionsMovingAverageConfig", "ReorientConfig", "ReorientEnvConfig"]
 
@@ -130,12 +130,4 @@ class ReorientConfig(BaseModel):
         Raises:
             ConfigError: listing every invalid field as ``path: problem``.
         """
-        if isinstance(mapping, ReorientConfig):
-            return mapping
-        if not isinstance(mapping, Mapping):
-            raise ConfigError(f"task config: expected a mapping, got {type(mapping).__name__}")
-        try:
-            return cls.model_validate(to_plain(mapping))
-        except ValidationError as exc:
-            message = format_validation_errors(exc, what="Reorient task config")
-            raise ConfigError(message) from None
+        return validate_config(cls, mapping, what="Reorient task config", name="task config")
