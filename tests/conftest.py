@@ -1,18 +1,15 @@
-"""Shared fixtures and builders for the test suite."""
+"""Shared fixtures and Hypothesis profiles for the test suite."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-import yaml
 from hypothesis import HealthCheck, settings
 
-ROOT = Path(__file__).resolve().parents[1]
-DEXTREME_ADR = ROOT / "cfg" / "adr" / "dextreme.yaml"
+from builders import dextreme_adr_cfg
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=60
@@ -23,46 +20,6 @@ settings.register_profile(
 settings.load_profile("stress" if os.environ.get("ADR_STRESS") else "default")
 
 torch.set_num_threads(1)
-
-
-def dextreme_adr_cfg() -> dict[str, Any]:
-    """The shipped DeXtreme ``task.adr`` block as a plain dict."""
-    with DEXTREME_ADR.open() as f:
-        cfg: dict[str, Any] = yaml.safe_load(f)
-    return cfg
-
-
-def small_cfg(**overrides: Any) -> dict[str, Any]:
-    """A 4-parameter ADR config with short queues, for fast rule tests."""
-    cfg: dict[str, Any] = {
-        "worker_adr_boundary_fraction": 0.5,
-        "adr_queue_threshold_length": 4,
-        "adr_objective_threshold_low": 5,
-        "adr_objective_threshold_high": 20,
-        "adr_rollout_perf_alpha": 0.9,
-        "params": {
-            "mass": {"init_range": [0.8, 1.2], "limits": [0.1, 3.0], "delta": 0.1},
-            "gain": {
-                "init_range": [1.0, 2.0],
-                "limits": [0.25, 16.0],
-                "delta": 2.0,
-                "delta_style": "multiplicative",
-            },
-            "latency": {
-                "init_range": [0, 1],
-                "limits": [0, 6],
-                "delta": 1,
-                "type": "categorical",
-            },
-            "friction": {
-                "init_range": [0.5, 0.5],
-                "delta": 0.05,
-                "range_path": "actor_params.object.rigid_shape_properties.friction.range",
-            },
-        },
-    }
-    cfg.update(overrides)
-    return cfg
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from paths import SRC
+
 LAYERS = ["adr_domain", "adr_infra", "adr_isaac", "adr_app"]
 # Third-party packages each layer may import (besides the standard library
 # and the layers below it).

@@ -32,8 +32,8 @@ from adr_infra import (
     remove_stale_temp_files,
     save_checkpoint,
 )
+from paths import SUPPORT
 
-HERE = Path(__file__).resolve().parent
 KILLS = 160 if os.environ.get("ADR_STRESS") else 16
 
 
@@ -97,7 +97,7 @@ class Zygote:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "infra_crash_worker.py")],
+            [sys.executable, str(SUPPORT / "infra_crash_worker.py")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

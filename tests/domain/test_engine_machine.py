@@ -16,7 +16,7 @@ from hypothesis.stateful import (
 )
 
 from adr_domain import ADREngine, ParamType, WorkerType
-from conftest import small_cfg
+from builders import small_cfg
 
 N = 12
 PARAMS = list(small_cfg()["params"])

@@ -24,9 +24,8 @@ from gymnasium import spaces
 
 import app_helpers
 from isaac_tasks import ResumableCubeHandTask, task_config
+from paths import CFG, SUPPORT
 
-TESTS = Path(__file__).resolve().parent
-CFG = TESTS.parent / "cfg"
 TASK_NAME = "FakeCubeHand"
 ENTRY_POINT = "app_isaac_tasks:AppCubeHandTask"
 NUM_ENVS = 32
@@ -187,7 +186,7 @@ def adr_train(
     cwd: Path, config_dir: Path, *overrides: str, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m adr_app.train task=FakeCubeHand ...`` in ``cwd`` with ``config_dir``."""
-    path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p)
+    path = os.pathsep.join(p for p in (str(SUPPORT), os.environ.get("PYTHONPATH")) if p)
     extra_env = {"ADR_CONFIG_DIR": str(config_dir), "PYTHONPATH": path}
     return app_helpers.adr_train(
         cwd, f"task={TASK_NAME}", *overrides, timeout=timeout, extra_env=extra_env

@@ -21,7 +21,7 @@ import torch
 
 from adr_domain import ADREngine
 from adr_infra import Checkpoint, load_checkpoint, restore_engine, save_checkpoint
-from conftest import dextreme_adr_cfg
+from builders import dextreme_adr_cfg
 from infra_helpers import drive, small_policy
 
 NUM_ENVS = 64

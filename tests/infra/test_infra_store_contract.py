@@ -23,7 +23,7 @@ from adr_infra import (
     MemoryStore,
     TorchStore,
 )
-from conftest import small_cfg
+from builders import small_cfg
 from infra_helpers import (
     assert_checkpoints_identical,
     assert_trees_identical,

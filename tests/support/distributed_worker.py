@@ -21,7 +21,7 @@ from adr_infra.distributed import (
     exit_without_teardown,
     init_process_group,
 )
-from conftest import small_cfg
+from builders import small_cfg
 
 N = 12
 

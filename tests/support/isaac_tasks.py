@@ -13,7 +13,6 @@ episode buffers, so that a restored run continues exactly.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,10 +20,11 @@ import torch
 import yaml
 
 from adr_isaac import RolloutWorkerModes, restore_tensor
-from conftest import dextreme_adr_cfg
+from builders import dextreme_adr_cfg
 from isaac_fakes import ADRVecTask
+from paths import CFG
 
-DR_BLOCK = Path(__file__).resolve().parents[1] / "cfg" / "dr" / "allegro_hand_dextreme.yaml"
+DR_BLOCK = CFG / "dr" / "allegro_hand_dextreme.yaml"
 
 
 def dextreme_dr_params() -> dict[str, Any]:

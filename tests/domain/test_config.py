@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from adr_domain import ADRConfig, ConfigError, DeltaStyle, ParamType, QueuePolicy
-from conftest import dextreme_adr_cfg, small_cfg
+from builders import dextreme_adr_cfg, small_cfg
 
 
 def test_the_shipped_dextreme_block_validates_with_all_27_parameters() -> None:

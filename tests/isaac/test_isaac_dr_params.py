@@ -11,7 +11,7 @@ from adr_domain import ADRConfig, ConfigError
 from adr_isaac import RolloutWorkerModes
 from adr_isaac.dr_params import resolve_path, validate_dr_params, validate_range_paths
 from adr_isaac.randomizer import bucketize, draw_samples
-from conftest import dextreme_adr_cfg
+from builders import dextreme_adr_cfg
 from isaac_tasks import CubeHandTaskADR, dextreme_dr_params, run, task_config
 
 DAMPING = "actor_params.hand.dof_properties.damping.range"

@@ -12,7 +12,7 @@ from adr_app.ckpt_cli import main
 from adr_domain import ADREngine
 from adr_infra import Checkpoint, RunLayout, load_checkpoint, save_checkpoint
 from adr_isaac.compat import ADRCompat
-from conftest import DEXTREME_ADR, dextreme_adr_cfg
+from builders import DEXTREME_ADR, dextreme_adr_cfg
 from infra_helpers import assert_checkpoints_identical, drive, small_policy
 
 NUM_ENVS = 48

@@ -8,7 +8,7 @@ import torch
 
 from adr_domain import SCHEMA_VERSION, ADREngine
 from adr_infra import Checkpoint, IncompatibleCheckpointError, TreeError, restore_engine
-from conftest import small_cfg
+from builders import small_cfg
 from infra_helpers import assert_trees_identical, small_policy
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from adr_domain import ADREngine
-from conftest import dextreme_adr_cfg, small_cfg
+from builders import dextreme_adr_cfg, small_cfg
 from reference_model import ReferenceADR
 
 

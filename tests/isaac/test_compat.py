@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from adr_app.profiling import count_host_syncs
 from adr_isaac.compat import ADRCompat, RolloutWorkerModes
-from conftest import dextreme_adr_cfg, small_cfg
+from builders import dextreme_adr_cfg, small_cfg
 from reference_model import ReferenceADR
 
 

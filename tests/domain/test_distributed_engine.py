@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from adr_domain import ADREngine, merge_engine_state, split_engine_state
-from conftest import small_cfg
+from builders import small_cfg
 from distributed_fakes import Hub, on_all_ranks
 
 W, N = 2, 12

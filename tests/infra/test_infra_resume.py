@@ -17,14 +17,14 @@ import pytest
 import torch
 
 from infra_helpers import STORE_SUFFIXES, assert_trees_identical
+from paths import SUPPORT
 
-HERE = Path(__file__).resolve().parent
 N_UPDATES, M_UPDATES = 30, 25
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(HERE / "infra_resume_worker.py"), *args],
+        [sys.executable, str(SUPPORT / "infra_resume_worker.py"), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -12,11 +12,11 @@ from pathlib import Path
 import torch
 
 from adr_domain import ADREngine
-from conftest import small_cfg
+from builders import small_cfg
 from distributed_worker import N, scenario
+from paths import SUPPORT
 
-HERE = Path(__file__).resolve().parent
-WORKER = HERE / "distributed_worker.py"
+WORKER = SUPPORT / "distributed_worker.py"
 
 
 def free_port() -> int:
@@ -36,7 +36,7 @@ def launch(out: Path, updates: int, die_at: int = -1) -> list[subprocess.Popen[b
             "WORLD_SIZE": "2",
             "MASTER_ADDR": "127.0.0.1",
             "MASTER_PORT": str(port),
-            "PYTHONPATH": str(HERE),
+            "PYTHONPATH": str(SUPPORT),
             "OMP_NUM_THREADS": "1",
         }
         cmd = [sys.executable, str(WORKER), str(out), str(updates), str(die_at)]

@@ -15,6 +15,7 @@ import torch
 
 from adr_infra import load_checkpoint
 from app_helpers import QUIET_ENV, TINY, adr_train, checkpoints, epoch_of, run_app, trees_equal
+from paths import CFG
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +75,7 @@ def load_init_upper(state: dict) -> torch.Tensor:  # type: ignore[type-arg]
     from adr_domain import ADRConfig
     from adr_domain.config import to_plain
 
-    cfg = yaml.safe_load((Path(__file__).parents[1] / "cfg" / "task" / "Reorient.yaml").read_text())
+    cfg = yaml.safe_load((CFG / "task" / "Reorient.yaml").read_text())
     adr = ADRConfig.from_mapping(to_plain(cfg["task"]["adr"]))
     return torch.tensor([p.init_range[1] for p in adr.params.values()], dtype=torch.float64)
 

@@ -13,9 +13,10 @@ import yaml
 from adr_app.tasks import OBS_DIM
 from adr_app.vecenv import ReorientVecEnv, register_reorient
 from adr_domain import StateError
+from paths import CFG
 
-TASK_YAML = Path(__file__).resolve().parents[1] / "cfg" / "task" / "Reorient.yaml"
-TRAIN_YAML = Path(__file__).resolve().parents[1] / "cfg" / "train" / "ReorientPPO.yaml"
+TASK_YAML = CFG / "task" / "Reorient.yaml"
+TRAIN_YAML = CFG / "train" / "ReorientPPO.yaml"
 
 
 def fast_cfg() -> dict[str, Any]:

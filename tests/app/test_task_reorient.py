@@ -7,7 +7,6 @@ import io
 import itertools
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +22,9 @@ from adr_app.tasks import (
 )
 from adr_app.tasks.quat import quat_from_rotvec, quat_mul, rotation_distance
 from adr_domain import ConfigError, ParamType
+from paths import CFG
 
-TASK_YAML = Path(__file__).resolve().parents[1] / "cfg" / "task" / "Reorient.yaml"
+TASK_YAML = CFG / "task" / "Reorient.yaml"
 
 # Values every parameter takes in a "clean" config: no noise, no delays.
 CLEAN_VALUES = {

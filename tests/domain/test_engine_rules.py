@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from adr_domain import ADREngine, WorkerType
-from conftest import small_cfg
+from builders import small_cfg
 
 BOUNDARY, ROLLOUT = int(WorkerType.BOUNDARY), int(WorkerType.ROLLOUT)
 MASS, GAIN, LATENCY, FRICTION = 0, 1, 2, 3

@@ -22,7 +22,7 @@ from adr_infra import (
     save_checkpoint,
 )
 from adr_infra.hdf5_store import decode_key, encode_key
-from conftest import small_cfg
+from builders import small_cfg
 from infra_helpers import assert_checkpoints_identical, drive, small_policy
 
 

@@ -29,7 +29,7 @@ from adr_infra import (
     tree_digest,
 )
 from adr_infra import checkpoint as checkpoint_module
-from conftest import small_cfg
+from builders import small_cfg
 from infra_helpers import assert_checkpoints_identical, assert_trees_identical, drive, small_policy
 
 

@@ -21,7 +21,7 @@ from adr_infra import (
     save_checkpoint,
     summarize,
 )
-from conftest import dextreme_adr_cfg, small_cfg
+from builders import dextreme_adr_cfg, small_cfg
 from infra_helpers import assert_trees_identical, drive, small_policy
 
 N = 24

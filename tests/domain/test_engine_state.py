@@ -16,7 +16,7 @@ from adr_domain import (
     StateError,
     WorkerType,
 )
-from conftest import dextreme_adr_cfg, small_cfg
+from builders import dextreme_adr_cfg, small_cfg
 
 N = 32
 

@@ -9,7 +9,7 @@ import torch
 
 from adr_app.profiling import count_host_syncs
 from adr_domain import ADREngine, WorkerType
-from conftest import small_cfg
+from builders import small_cfg
 
 N = 16
 
