@@ -35,11 +35,11 @@ from adr_domain.state import (
     SCHEMA_VERSION,
     SHARED_STREAMS,
     EngineState,
-    checked_generator_state,
     merge_engine_state,
     migrate_engine_state,
     split_engine_state,
 )
+from adr_domain.stateful import checked_generator_state
 from adr_domain.steps import CHANGE_TOLERANCE
 from adr_domain.tables import SamplingRows, queue_of_code, step_tables
 from adr_domain.types import ParamType, QueuePolicy, WorkerType
@@ -246,6 +246,20 @@ class ADREngine:
         ``log(max(hi - lo, 1e-3))``, parameters with ``delta == 0`` counting 0."""
         return nats_per_dimension(self.bounds, self.params.enabled)
 
+    def check(self) -> None:
+        """Raise the first invalid input kept out of the state since the last check.
+
+        With ``input_checks: deferred`` (the default) invalid entries of
+        :meth:`update` (ids out of range or repeated, non-finite objectives)
+        never reach the state and the first offence is remembered on the
+        device; this reads it (one host sync) and raises it. Call it once per
+        epoch or log interval. A no-op with ``eager`` (already raised) and
+        ``off`` (never checked).
+
+        Raises:
+            ValueError: naming the argument, the env id and the value.
+        """
+
     # ------------------------------------------------------------------ update
 
     @torch.inference_mode()
@@ -349,6 +363,7 @@ class ADREngine:
             rollout_perf=perf,
             num_boundary_results=recorded,
             npd_enabled=self.params.enabled,
+            param_names=self.params.names,
         )
 
     def _update_frozen(self, ids: torch.Tensor) -> UpdateReport:
@@ -359,6 +374,12 @@ class ADREngine:
         self._resample(safe, torch.zeros_like(safe))
         self.step += 1
         self.generation += 1
+        return self.report()
+
+    def report(self) -> UpdateReport:
+        """The current state as an :class:`UpdateReport` with nothing moved and
+        nothing recorded (snapshots; each boundary ``queue_means`` entry is the
+        mean of what the queue holds now)."""
         P = self.num_params
         return UpdateReport(
             step=self.step,
@@ -370,6 +391,7 @@ class ADREngine:
             rollout_perf=self._perf.clone(),
             num_boundary_results=torch.zeros((), dtype=torch.long, device=self.device),
             npd_enabled=self.params.enabled,
+            param_names=self.params.names,
         )
 
     def _record(self, key: torch.Tensor, obj_d: torch.Tensor) -> torch.Tensor:
