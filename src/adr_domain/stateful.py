@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
@@ -123,47 +124,53 @@ class StateReader:
         StateError: ``state`` is not a mapping.
     """
 
-    def __init__(self, state: object, what: str, prefix: str = "") -> None:
+    def __init__(self, state: object, what: builtins.str, prefix: builtins.str = "") -> None:
         if not isinstance(state, Mapping):
             where = f"{what}: {prefix.rstrip('.')}" if prefix else what
             raise StateError(f"{where} must be a mapping, got {type(state).__name__}")
-        self.state: Mapping[str, Any] = state
+        self.state: Mapping[builtins.str, Any] = state
         self.what = what
         self._prefix = prefix
 
-    def label(self, key: str) -> str:
+    def label(self, key: builtins.str) -> builtins.str:
         """How messages name entry ``key``."""
         return f"{self._prefix}{key}" if self._prefix else f"'{key}'"
 
-    def fail(self, key: str, problem: str) -> StateError:
+    def fail(self, key: builtins.str, problem: builtins.str) -> StateError:
         """A :class:`StateError` about entry ``key`` (to raise)."""
         return StateError(f"{self.what}: {self.label(key)} {problem}")
 
-    def has(self, key: str) -> bool:
+    def has(self, key: builtins.str) -> builtins.bool:
         """Whether the entry exists."""
         return key in self.state
 
-    def child(self, key: str) -> StateReader:
+    def child(self, key: builtins.str) -> StateReader:
         """A reader of the nested dict at ``key``."""
         value = self.state.get(key)
         if not isinstance(value, Mapping):
             raise self.fail(key, "must be a mapping")
         return StateReader(value, self.what, f"{self._prefix}{key}.")
 
-    def keys(self) -> list[str]:
+    def keys(self) -> list[builtins.str]:
         """The entry names, as strings."""
         return [str(k) for k in self.state]
 
-    def int(self, key: str, *, low: int | None = None, high: int | None = None) -> int:
+    def int(
+        self,
+        key: builtins.str,
+        *,
+        low: builtins.int | None = None,
+        high: builtins.int | None = None,
+    ) -> builtins.int:
         """An ``int`` (not a ``bool``) in ``[low, high]`` where given."""
         value = self.state.get(key)
-        if not is_int(value):
+        if not isinstance(value, int) or isinstance(value, bool):
             raise self.fail(key, f"must be an int, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
             raise self.fail(key, f"must lie in [{low}, {high}], got {value}")
-        return int(value)
+        return value
 
-    def float(self, key: str) -> float:
+    def float(self, key: builtins.str) -> builtins.float:
         """A finite number (``int`` or ``float``, not ``bool``)."""
         value = self.state.get(key)
         if (
@@ -174,21 +181,21 @@ class StateReader:
             raise self.fail(key, f"must be a finite number, got {value!r}")
         return float(value)
 
-    def bool(self, key: str) -> bool:
+    def bool(self, key: builtins.str) -> builtins.bool:
         """A ``bool``."""
         value = self.state.get(key)
         if not isinstance(value, bool):
             raise self.fail(key, f"must be a bool, got {value!r}")
         return value
 
-    def str(self, key: str) -> str:
+    def str(self, key: builtins.str) -> builtins.str:
         """A ``str``."""
         value = self.state.get(key)
         if not isinstance(value, str):
             raise self.fail(key, f"must be a string, got {value!r}")
         return value
 
-    def str_list(self, key: str) -> list[str]:
+    def str_list(self, key: builtins.str) -> list[builtins.str]:
         """A list of strings."""
         value = self.state.get(key)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -197,11 +204,11 @@ class StateReader:
 
     def tensor(
         self,
-        key: str,
-        shape: tuple[int, ...] | None = None,
+        key: builtins.str,
+        shape: tuple[builtins.int, ...] | None = None,
         dtype: torch.dtype | None = None,
         *,
-        finite: bool = False,
+        finite: builtins.bool = False,
     ) -> torch.Tensor:
         """A tensor of ``shape`` and ``dtype`` (where given), detached, on the CPU.
 
@@ -220,13 +227,17 @@ class StateReader:
             raise self.fail(key, "holds non-finite values")
         return out
 
-    def generator(self, key: str, device: torch.device | str = "cpu") -> torch.Tensor:
+    def generator(
+        self, key: builtins.str, device: torch.device | builtins.str = "cpu"
+    ) -> torch.Tensor:
         """A ``torch.Generator`` state for a generator on ``device``."""
         return checked_generator_state(
             self.state.get(key), f"{self.what}: {self.label(key)}", device
         )
 
-    def version(self, expected: int, key: str = SCHEMA_VERSION_KEY) -> int:
+    def version(
+        self, expected: builtins.int, key: builtins.str = SCHEMA_VERSION_KEY
+    ) -> builtins.int:
         """The schema version, which must be ``expected``.
 
         Raises:
