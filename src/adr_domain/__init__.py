@@ -28,7 +28,7 @@ from adr_domain.stateful import (
     commit_all,
 )
 from adr_domain.steps import Direction, step_bound
-from adr_domain.types import Bound, Boundary, DeltaStyle, ParamType, QueuePolicy, WorkerType
+from adr_domain.types import DeltaStyle, InputChecks, ParamType, QueuePolicy, WorkerType
 
 __all__ = [
     "ENGINE_STATE_KEY",
@@ -38,8 +38,6 @@ __all__ = [
     "ADRConfig",
     "ADREngine",
     "ADRParamConfig",
-    "Bound",
-    "Boundary",
     "BoundaryExchange",
     "Commit",
     "ConfigError",
@@ -48,6 +46,7 @@ __all__ = [
     "EngineState",
     "EnvIds",
     "IncompatibleStateError",
+    "InputChecks",
     "ParamTable",
     "ParamType",
     "QueuePolicy",

@@ -2,7 +2,7 @@
 
 :class:`ADRConfig` accepts the ``task.adr`` block of IsaacGymEnvs'
 ``AllegroHandDextremeADR.yaml`` unchanged (see ``cfg/adr/dextreme.yaml``) plus
-a few options of this project (``queue_policy``, ``validate_inputs``). Config
+a few options of this project (``queue_policy``, ``input_checks``). Config
 is read once and never mutated: runtime state lives in the engine.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adr_domain.errors import ConfigError
-from adr_domain.types import DeltaStyle, ParamType, QueuePolicy
+from adr_domain.types import DeltaStyle, InputChecks, ParamType, QueuePolicy
 
 __all__ = [
     "ADRConfig",
@@ -162,9 +162,15 @@ class ADRConfig(BaseModel):
             checkpoint (False: start them fresh from ``init_range``). Default True.
         queue_policy: ``sliding`` (default, IsaacGymEnvs) or
             ``clear_on_decision`` (OpenAI Algorithm 1).
-        validate_inputs: check objective values and env ids of every update
-            (one device-to-host sync per call); False keeps updates sync-free
-            and ignores invalid entries instead. Default True.
+        input_checks: what an update does with bad input values (env ids out
+            of range or repeated, non-finite objectives of finished envs):
+            ``deferred`` (default) keeps them out of the state and raises the
+            first at the next ``engine.check()`` (no host sync in an update);
+            ``eager`` raises at once, before anything changes (one host sync
+            per update); ``off`` ignores out-of-range ids and non-finite
+            results and does not detect repeated ids.
+        validate_inputs: False is ``input_checks: off`` (kept from earlier
+            versions). Default True.
         params: the parameters, by name, in a fixed order (at least one).
     """
 
@@ -181,8 +187,27 @@ class ADRConfig(BaseModel):
     adr_rollout_perf_alpha: float = Field(default=0.99, ge=0.0, le=1.0)
     adr_load_from_checkpoint: bool = True
     queue_policy: QueuePolicy = QueuePolicy.SLIDING
+    input_checks: InputChecks = InputChecks.DEFERRED
     validate_inputs: bool = True
     params: dict[str, ADRParamConfig]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_inputs_false_is_checks_off(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("validate_inputs", True) is not False:
+            return data
+        checks = data.get("input_checks", InputChecks.OFF.value)
+        if checks not in (InputChecks.OFF, InputChecks.OFF.value):
+            raise ValueError(
+                f"validate_inputs: false means input_checks: off, but input_checks is {checks!r}"
+            )
+        return {**data, "input_checks": InputChecks.OFF.value}
+
+    @model_validator(mode="after")
+    def _checks_off_is_validate_inputs_false(self) -> ADRConfig:
+        if self.input_checks is InputChecks.OFF and self.validate_inputs:
+            object.__setattr__(self, "validate_inputs", False)
+        return self
 
     @field_validator("params")
     @classmethod
