@@ -158,7 +158,7 @@ def test_a_run_with_bad_entries_decides_exactly_as_the_run_without_them(
         clean_obj[list(only_bad)] = 0.0
         clean.update(done, clean_obj)
         if added:
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match="kept out of the ADR state"):
                 dirty.check()
         assert shared_view(dirty) == shared_view(clean)
         untouched = [i for i in range(N) if i not in done]
