@@ -18,6 +18,9 @@ from adr_domain.errors import ConfigError
 from adr_domain.types import DeltaStyle, InputChecks, ParamType, QueuePolicy
 
 __all__ = [
+    "CATEGORICAL_MAX",
+    "MIN_MAGNITUDE",
+    "VALUE_MAX",
     "ADRConfig",
     "ADRParamConfig",
     "format_validation_errors",
@@ -27,9 +30,28 @@ __all__ = [
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
+VALUE_MAX = 3.4028234663852886e38
+"""The largest finite float32: per-env values of uniform parameters are float32,
+and simulators take float32 properties, so no bound may grow past it."""
+CATEGORICAL_MAX = float(2**53)
+"""The largest integer every float64 holds exactly: categorical bounds stay within it."""
+MIN_MAGNITUDE = 2.0**-60
+"""The smallest non-zero magnitude a parameter's numbers may have. Bounds that
+start from such numbers and move by such deltas are 0 or at least ``2**-112`` in
+magnitude: never denormal, in float64 or float32."""
+
 
 def _is_integer(value: float | None) -> bool:
     return value is None or (math.isfinite(value) and float(value).is_integer())
+
+
+def _check_magnitude(value: float, what: str) -> None:
+    """A parameter's number must be 0 or within ``[2**-60, 3.4e38]`` in magnitude."""
+    if value != 0 and not MIN_MAGNITUDE <= abs(value) <= VALUE_MAX:
+        raise ValueError(
+            f"{what} must be 0 or between 2**-60 and 3.4e38 in magnitude (float32 values, "
+            f"no denormals), got {value}"
+        )
 
 
 class ADRParamConfig(BaseModel):
@@ -39,7 +61,9 @@ class ADRParamConfig(BaseModel):
         init_range: ``[lo, hi]`` at the start of training; ranges never shrink
             inside it.
         limits: ``[lo, hi]`` that ranges never grow past; a missing entry or
-            ``null`` means unbounded on that side. Default: unbounded.
+            ``null`` means unbounded on that side, where ranges stop at the
+            largest value the parameter can hold (see :attr:`effective_limits`).
+            Default: unbounded.
         delta: step by which a bound moves (``>= 0``; ``0`` disables the
             parameter for ADR and for the NPD metric).
         delta_style: ``additive`` (default) or ``multiplicative`` (``delta > 1``).
@@ -89,6 +113,17 @@ class ADRParamConfig(BaseModel):
     def _delta_non_negative(cls, value: float) -> float:
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"delta must be a finite number >= 0, got {value}")
+        _check_magnitude(value, "delta")
+        return value
+
+    @field_validator("init_range", "limits")
+    @classmethod
+    def _values_representable(
+        cls, value: tuple[float | None, float | None]
+    ) -> tuple[float | None, float | None]:
+        for v in value:
+            if v is not None and not math.isnan(v) and not math.isinf(v):
+                _check_magnitude(v, "values")
         return value
 
     @field_validator("range_path")
@@ -120,12 +155,33 @@ class ADRParamConfig(BaseModel):
                 raise ValueError(f"categorical init_range must hold integers, got [{lo}, {hi}]")
             if not all(v is None or math.isinf(v) or _is_integer(v) for v in self.limits):
                 raise ValueError(f"categorical limits must be integers, got [{lim_lo}, {lim_hi}]")
+            numbers = [lo, hi, *(v for v in self.limits if v is not None and math.isfinite(v))]
+            if any(abs(v) > CATEGORICAL_MAX for v in numbers):
+                raise ValueError(
+                    f"categorical init_range and limits must lie within +-2**53, got "
+                    f"[{lo}, {hi}] and [{lim_lo}, {lim_hi}]"
+                )
             if self.delta_style is not DeltaStyle.ADDITIVE or not _is_integer(self.delta):
                 raise ValueError(
                     "categorical parameters need an additive integer delta, got "
                     f"{self.delta_style.value} {self.delta}"
                 )
         return self
+
+    @property
+    def effective_limits(self) -> tuple[float, float]:
+        """The limits the engine applies: the configured ones, where an unbounded
+        side (``null`` or infinite) stops at the largest value the parameter's
+        values can hold (``+-3.4e38``, float32; ``+-2**53`` for categorical
+        parameters) and a multiplicative parameter's lower side at ``2**-60``.
+        Bounds, next limits, per-env values and NPD thus stay finite."""
+        cap = CATEGORICAL_MAX if self.type is ParamType.CATEGORICAL else VALUE_MAX
+        floor = MIN_MAGNITUDE if self.delta_style is DeltaStyle.MULTIPLICATIVE else -cap
+        lo, hi = self.limits
+        return (
+            floor if lo is None or math.isinf(lo) else max(lo, floor),
+            cap if hi is None or math.isinf(hi) else min(hi, cap),
+        )
 
     @property
     def is_tensor(self) -> bool:

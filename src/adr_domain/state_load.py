@@ -226,7 +226,7 @@ def _check_identity(read: StateReader, params: ParamTable, num_envs: int) -> Non
 
 
 def _check_ranges_fit_config(params: ParamTable, bounds: torch.Tensor) -> None:
-    init, limits = params.init.cpu(), params.limits.cpu()
+    init, limits = params.init.cpu(), params.effective_limits.cpu()
     problems = []
     for n, name in enumerate(params.names):
         lo, hi = bounds[n].tolist()

@@ -71,7 +71,7 @@ def step_tables(params: ParamTable) -> tuple[StepTable, StepTable]:
         )
         return StepTable(mu=mu, add=add, div=div if any_mult else None, lo=lo, hi=hi)
 
-    init, limits = params.init.reshape(-1), params.limits.reshape(-1)
+    init, limits = params.init.reshape(-1), params.effective_limits.reshape(-1)
     inward = table(up, down, torch.where(is_high, init, -inf), torch.where(is_high, inf, init))
     outward = table(down, up, torch.where(is_high, -inf, limits), torch.where(is_high, limits, inf))
     return inward, outward
