@@ -26,6 +26,7 @@ from adr_domain.stateful import (
     StateReader,
     checked_generator_state,
     commit_all,
+    is_int,
 )
 from adr_domain.steps import Direction, step_bound
 from adr_domain.types import DeltaStyle, InputChecks, ParamType, QueuePolicy, WorkerType
@@ -62,6 +63,7 @@ __all__ = [
     "adr_log_values",
     "checked_generator_state",
     "commit_all",
+    "is_int",
     "merge_engine_state",
     "migrate_engine_state",
     "split_engine_state",

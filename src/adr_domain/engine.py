@@ -43,7 +43,7 @@ from adr_domain.state import (
     split_engine_state,
 )
 from adr_domain.state_load import fresh_ranges, stage_engine_state
-from adr_domain.stateful import Commit, StagedLoad
+from adr_domain.stateful import Commit, StagedLoad, is_int
 from adr_domain.streams import RNG_STREAMS, RandomStreams
 from adr_domain.tables import EngineTables, SamplingPlan
 from adr_domain.types import InputChecks, ParamType, WorkerType
@@ -100,7 +100,7 @@ class ADREngine(StagedLoad):
         compile_update: bool = False,
     ) -> None:
         self.cfg = ADRConfig.from_mapping(cfg)
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs <= 0:
+        if not is_int(num_envs) or num_envs <= 0:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self._exchange = exchange
         self.rank = 0 if exchange is None else exchange.rank

@@ -193,9 +193,9 @@ def _tensor_values(
 ) -> dict[str, torch.Tensor]:
     values = read.child("tensor_values")
     expected = set(params.tensor_names)
-    if set(values.keys()) != expected:
+    if set(values.names()) != expected:
         raise StateError(
-            f"{WHAT}: 'tensor_values' has parameters {sorted(values.keys())}, "
+            f"{WHAT}: 'tensor_values' has parameters {sorted(values.names())}, "
             f"expected {sorted(expected)}"
         )
     return {
