@@ -50,9 +50,12 @@ class Buffers:
         uvals: ``(Tu + 1, N + 1)`` float32 values of the uniform tensor
             parameters (last row trash).
         cvals: ``(Tc + 1, N + 1)`` int64 values of the categorical ones.
-        perf: ``()`` float64 rollout-performance EMA.
-        perf_weight: ``()`` float64 weight of the next mean (1 until the first).
-        perf_valid: ``()`` bool, a rollout worker has finished.
+        perf: ``(1,)`` float64 rollout-performance EMA.
+        perf_weight: ``(1,)`` float64 weight of the next mean (1 until the first).
+        perf_valid: ``(1,)`` bool, a rollout worker has finished.
+
+    One-element rather than 0-dim: torch 2.13's ``torch.compile`` drops
+    in-place writes to 0-dim tensor inputs.
         offence: ``(3,)`` float64 first bad input not yet reported: kept
             (0 or 1), env id, value (see :func:`~adr_domain.inputs.note_offence`).
     """
@@ -112,9 +115,9 @@ class Buffers:
             group_weights=f64(Q + 2).index_fill_(0, torch.tensor([Q], device=device), 1.0),
             uvals=torch.zeros(num_uniform + 1, N + 1, device=device),
             cvals=i64(num_categorical + 1, N + 1),
-            perf=f64(),
-            perf_weight=f64().fill_(1.0),
-            perf_valid=flags(),
+            perf=f64(1),
+            perf_weight=f64(1).fill_(1.0),
+            perf_valid=flags(1),
             offence=f64(OFFENCE_FIELDS),
         )
 

@@ -68,7 +68,7 @@ class ADREngine(StagedLoad):
             ranks hold identical ranges, next limits and queues and make
             identical decisions. None for a single process.
         compile_update: run the update's tensor work through ``torch.compile``
-            (see :mod:`adr_domain.compiled`); same results, fewer kernels.
+            (True: inductor; a string: that backend; see :mod:`adr_domain.compiled`).
 
     Attributes:
         cfg, params, num_envs, device: the set-up.
@@ -97,7 +97,7 @@ class ADREngine(StagedLoad):
         device: torch.device | str = "cpu",
         seed: int = 0,
         exchange: BoundaryExchange | None = None,
-        compile_update: bool = False,
+        compile_update: bool | str = False,
     ) -> None:
         self.cfg = ADRConfig.from_mapping(cfg)
         if not is_int(num_envs) or num_envs <= 0:
@@ -175,7 +175,7 @@ class ADREngine(StagedLoad):
     @property
     def rollout_perf(self) -> torch.Tensor:
         """``()`` float64 EMA of finishing rollout workers' objective (0 until the first)."""
-        return self.buffers.perf
+        return self.buffers.perf.view(())
 
     @property
     def rollout_perf_valid(self) -> bool:
@@ -234,7 +234,7 @@ class ADREngine(StagedLoad):
                 next_limits=b.next_flat.clone(),
                 means=queues.queue_means(b.queue_values, b.lengths),
                 lengths=b.lengths.clone(),
-                perf=b.perf.clone(),
+                perf=b.perf.clone().view(()),
                 recorded=torch.zeros((), dtype=torch.long, device=self.device),
             )
         )

@@ -45,9 +45,9 @@ def blend(
     with weight ``1 - alpha``.
 
     Args:
-        perf: ``()`` float64 the EMA (written).
-        weight: ``()`` float64 the next mean's weight (written).
-        valid: ``()`` bool, a rollout worker has finished (written).
+        perf: ``(1,)`` float64 the EMA (written).
+        weight: ``(1,)`` float64 the next mean's weight (written).
+        valid: ``(1,)`` bool, a rollout worker has finished (written).
         count, total: ``()`` float64 from :func:`rollout_total`.
         alpha: ``adr_rollout_perf_alpha``.
 
@@ -60,4 +60,4 @@ def blend(
     perf.copy_(new)
     weight.masked_fill_(has, 1.0 - alpha)
     valid |= has
-    return new
+    return new.view(())
