@@ -15,7 +15,10 @@ __all__ = ["blend", "rollout_total"]
 
 
 def rollout_total(
-    keys: torch.Tensor, values: torch.Tensor, changed: torch.Tensor, weights: torch.Tensor
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    changed: torch.Tensor,
+    weights: tuple[torch.Tensor, torch.Tensor],
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The finishing rollout workers' ``(count, sum)``, both ``()`` float64.
 
@@ -23,11 +26,13 @@ def rollout_total(
         keys: ``(M,)`` int64 group of each result.
         values: ``(M,)`` float64 results (0 where ignored).
         changed: ``(Q,)`` bool bounds that moved in this update.
-        weights: ``(Q + 2,)`` float64 scratch whose last two entries are 1
-            (group ``Q`` counts) and 0 (group ``Q + 1`` does not).
+        weights: a ``(Q + 2,)`` float64 scratch whose last two entries are 1
+            (group ``Q`` counts) and 0 (group ``Q + 1`` does not), and its
+            view of the first ``Q``.
     """
-    weights[: changed.shape[0]].copy_(changed)
-    counts = weights.index_select(0, keys)
+    table, queue_part = weights
+    queue_part.copy_(changed)
+    counts = table.index_select(0, keys)
     return counts.sum(), (values * counts).sum()
 
 

@@ -131,7 +131,9 @@ def apply_rules(
     """Algorithm 1 on the update's results: record, evaluate, move (one parameter
     under ``clear_other_queues``), clear, next limits, stale workers, rollout EMA,
     recycle, sample."""
-    recorded = queues.record(b.qvals, b.qmeta, results, t.group_edges, t.positions)
+    recorded = queues.record(
+        b.qvals, (b.qmeta, b.all_lengths, b.all_heads), results, t.group_edges, t.positions
+    )
     verdict = decisions.evaluate(
         queues.queue_means(b.queue_values, b.lengths), b.lengths, options.thresholds
     )
@@ -147,8 +149,10 @@ def apply_rules(
     lengths = queues.clear_queues(b.queue_values, b.queue_meta, clear)
     next_limits = decisions.next_limits(bounds, changed, b.next_flat, t.outward)
     b.next_flat.copy_(next_limits)
-    workers.convert_stale(b.types, codes, changed, b.stale_by_code, b.stale)
-    count, total = perf.rollout_total(results.keys, results.values, changed, b.group_weights)
+    workers.convert_stale(b.types, codes, changed, (b.stale_by_code, b.stale_boundary), b.stale)
+    count, total = perf.rollout_total(
+        results.keys, results.values, changed, (b.group_weights, b.rollout_weights)
+    )
     ema = perf.blend(b.perf, b.perf_weight, b.perf_valid, count, total, options.perf_alpha)
     if options.clear_other_queues:
         pins = workers.reassign_after_move(
