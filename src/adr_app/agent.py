@@ -126,6 +126,9 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
             self.stopped = stop
             return self.last_mean_rewards, stop.epoch
         finally:
+            if self.writer is not None:
+                # A stopped or failed multi-process run leaves with os._exit: flush now.
+                self.writer.flush()
             if self._scratch_dir is not None:
                 if self.writer is not None:
                     self.writer.close()

@@ -97,6 +97,16 @@ class StopRequest:
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
+    def ignore_from_now(self) -> None:
+        """Ignore the stop signals until the process ends.
+
+        For the way out: Python resets its own handlers to the default action
+        while it finalizes, so a late signal would kill the process and
+        replace its exit status; ignored signals stay ignored.
+        """
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
     def uninstall(self) -> None:
         """Restore the handlers that were there before :meth:`install`."""
         for sig, handler in self._previous.items():
@@ -109,8 +119,9 @@ def _launcher(argv0: str, environ: Mapping[str, str], world_size: int) -> list[s
     if world_size > 1:
         per_node = int(environ.get("LOCAL_WORLD_SIZE", world_size))
         nodes = max(world_size // max(per_node, 1), 1)
-        nnodes = [f"--nnodes={nodes}"] if nodes > 1 else []
-        return ["torchrun", *nnodes, f"--nproc_per_node={per_node}", "-m", "adr_app.train"]
+        # One node: --standalone picks a free port; several: add your rendezvous options.
+        where = [f"--nnodes={nodes}"] if nodes > 1 else ["--standalone"]
+        return ["torchrun", *where, f"--nproc_per_node={per_node}", "-m", "adr_app.train"]
     if os.path.basename(argv0) == "adr-train":
         return ["adr-train"]
     return [sys.executable, "-m", "adr_app.train"]

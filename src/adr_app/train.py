@@ -21,13 +21,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from adr_app.errors import EXIT_FAILED, EXIT_USAGE, UsageError
-from adr_app.plan import TrainPlan, make_plan
 from adr_app.preemption import EXIT_PREEMPTED, StopRequest, TrainingStopped, resume_command
-from adr_domain.errors import ConfigError, StateError
-from adr_infra import CheckpointError
+
+if TYPE_CHECKING:
+    from adr_app.plan import TrainPlan
+
+# torch, rl_games and the layers below are imported when first needed, so that
+# a mistake on the command line is answered at once.
 
 __all__ = ["config_dir", "main", "run"]
 
@@ -169,6 +172,8 @@ def _plan_from(cfg: Any) -> TrainPlan:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from adr_app.plan import make_plan
+
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as exc:
@@ -181,6 +186,8 @@ def _plan_from(cfg: Any) -> TrainPlan:
 def _hydra_entry(cfg: Any) -> None:
     from adr_app.launch import launch_rank
     from adr_app.run_dir import RunLock, settle_checkpoint
+    from adr_domain.errors import ConfigError, StateError
+    from adr_infra import CheckpointError
 
     _configure_logging("INFO")  # discovery warnings while planning
     try:
@@ -207,7 +214,9 @@ def _hydra_entry(cfg: Any) -> None:
         fail(130, "interrupted")
     finally:
         if stop is not None:
-            stop.uninstall()
+            # A signal during the exit (TensorBoard's flush, say) must not replace
+            # the exit status: the run is over, nothing remains to stop.
+            stop.ignore_from_now()
         if lock is not None:
             lock.release()
     if code:
