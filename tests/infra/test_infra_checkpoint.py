@@ -22,6 +22,9 @@ from adr_infra import (
 from adr_infra.checkpoint import encode_payload
 from builders import small_cfg
 from infra_helpers import STORE_SUFFIXES, assert_trees_identical, small_policy
+from paths import SUPPORT
+
+FIXTURES = SUPPORT / "fixtures"
 
 
 def test_an_rl_games_dict_splits_into_policy_and_env_state_and_back() -> None:
@@ -117,3 +120,21 @@ def test_a_version_1_file_loads_through_the_migration_to_version_2(tmp_path: Pat
     loaded = load_checkpoint(tmp_path / "v1.pth")
     assert loaded.meta.format_version == 2
     assert loaded.meta.world_size == 2 and loaded.meta.adr_config is None
+
+
+@pytest.mark.parametrize("suffix", STORE_SUFFIXES)
+def test_files_written_by_adr_kit_format_1_load_through_the_migration(suffix: str) -> None:
+    """Checked-in files saved by the previous release (format 1; HDF5 unpacked, tensors tagged)
+    load as format 2 with the world size read off their env state, content unchanged."""
+    loaded = load_checkpoint(FIXTURES / f"format_v1{suffix}")
+    assert loaded.meta.format_version == 2 and loaded.meta.experiment == "old"
+    assert loaded.meta.world_size == 2 and loaded.meta.adr_config is None
+    expected = {
+        "world_size": 2,
+        "other_ranks": [{"counter": 1}],
+        "adr_params": {"mass": {"range": [0.8, 1.2], "limits": [None, 3.0], "delta": 0.1}},
+        "values": torch.arange(10, dtype=torch.float32),
+    }
+    assert_trees_identical(loaded.env_state, expected)
+    policy = Checkpoint.create(small_policy(), None).policy
+    assert_trees_identical(loaded.policy, policy)

@@ -19,7 +19,6 @@ from adr_infra import (
     Checkpoint,
     CorruptCheckpointError,
     Hdf5Store,
-    hdf5_store,
     load_checkpoint,
     save_checkpoint,
 )
@@ -241,19 +240,6 @@ def test_tensor_free_parts_are_packed_into_a_few_hdf5_objects(tmp_path: Path) ->
     path = tmp_path / "packed.h5"
     save_checkpoint(path, checkpoint)
     assert count_objects(path) <= 60  # 35 tensors, their 15 groups, a few scalars
-    assert_checkpoints_identical(checkpoint, load_checkpoint(path))
-
-
-def test_files_written_before_packing_still_load(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A file with every container as a group or 1-D dataset (the earlier layout) loads."""
-    checkpoint = isaac_like_checkpoint()
-    path = tmp_path / "unpacked.h5"
-    with monkeypatch.context() as patch:
-        patch.setattr(hdf5_store, "holds_tensor", lambda value: True)
-        save_checkpoint(path, checkpoint)
-    assert count_objects(path) > 200
     assert_checkpoints_identical(checkpoint, load_checkpoint(path))
 
 
