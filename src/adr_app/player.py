@@ -12,6 +12,7 @@ import torch
 from rl_games.algos_torch import players
 
 from adr_app.rlgames import AgentOptions, adr_engine_of
+from adr_domain import ENGINE_STATE_KEY
 from adr_infra import load_checkpoint, restore_engine
 
 __all__ = ["ADRPlayer", "SuccessStats"]
@@ -61,8 +62,8 @@ class ADRPlayer(players.PpoPlayerContinuous):  # type: ignore[misc]
         env_state = weights.get("env_state")
         engine = adr_engine_of(self.env)
         if engine is not None:
-            if isinstance(env_state, Mapping) and "adr" in env_state:
-                engine.load_shared_state(env_state["adr"])
+            if isinstance(env_state, Mapping) and ENGINE_STATE_KEY in env_state:
+                engine.load_shared_state(env_state[ENGINE_STATE_KEY])
             else:  # an IsaacGymEnvs checkpoint (ranges only), or none
                 restore_engine(engine, checkpoint, path=fn, restore_ranges=True)
         log.info("playing %s (epoch %s) at its ADR ranges", fn, weights.get("epoch"))

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from adr_domain import ADREngine
+from adr_domain import ADREngine, is_int
 from adr_infra import CheckpointKind, CheckpointName, RunLayout
 
 __all__ = ["RUN_RECORD_KEY", "RobustBest", "RunRecord", "robust_npd"]
@@ -112,6 +112,6 @@ class RunRecord:
         epoch = entry.get("robust_epoch")
         robust = RobustBest(
             npd=float(npd) if isinstance(npd, (int, float)) else -math.inf,
-            epoch=epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None,
+            epoch=epoch if is_int(epoch) else None,
         )
         return cls(tuple(owned), robust)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from adr_domain import is_int
 from adr_domain.config import to_plain
 
 __all__ = ["AppSettings", "SettingsError", "plain_int"]
@@ -15,7 +16,7 @@ __all__ = ["AppSettings", "SettingsError", "plain_int"]
 
 def plain_int(value: Any) -> int | None:
     """``value`` if it is an int (not a bool), else None."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if is_int(value) else None
 
 
 class SettingsError(ValueError):

@@ -8,41 +8,62 @@ from adr_domain.config import ADRConfig, ADRParamConfig
 from adr_domain.engine import ADREngine, EnvIds
 from adr_domain.errors import ConfigError, IncompatibleStateError, SchemaVersionError, StateError
 from adr_domain.exchange import BoundaryExchange
+from adr_domain.keys import ENGINE_STATE_KEY, REFERENCE_PARAMS_KEY, SCHEMA_VERSION_KEY
+from adr_domain.log_keys import adr_log_keys, adr_log_tensors, adr_log_values
 from adr_domain.params import ParamTable
 from adr_domain.report import UpdateReport
 from adr_domain.state import (
     SCHEMA_VERSION,
     EngineState,
-    checked_generator_state,
     merge_engine_state,
     migrate_engine_state,
     split_engine_state,
 )
+from adr_domain.stateful import (
+    Commit,
+    StagedLoad,
+    Stateful,
+    StateReader,
+    checked_generator_state,
+    commit_all,
+    is_int,
+)
 from adr_domain.steps import Direction, step_bound
-from adr_domain.types import Bound, Boundary, DeltaStyle, ParamType, QueuePolicy, WorkerType
+from adr_domain.types import DeltaStyle, InputChecks, ParamType, QueuePolicy, WorkerType
 
 __all__ = [
+    "ENGINE_STATE_KEY",
+    "REFERENCE_PARAMS_KEY",
     "SCHEMA_VERSION",
+    "SCHEMA_VERSION_KEY",
     "ADRConfig",
     "ADREngine",
     "ADRParamConfig",
-    "Bound",
-    "Boundary",
     "BoundaryExchange",
+    "Commit",
     "ConfigError",
     "DeltaStyle",
     "Direction",
     "EngineState",
     "EnvIds",
     "IncompatibleStateError",
+    "InputChecks",
     "ParamTable",
     "ParamType",
     "QueuePolicy",
     "SchemaVersionError",
+    "StagedLoad",
     "StateError",
+    "StateReader",
+    "Stateful",
     "UpdateReport",
     "WorkerType",
+    "adr_log_keys",
+    "adr_log_tensors",
+    "adr_log_values",
     "checked_generator_state",
+    "commit_all",
+    "is_int",
     "merge_engine_state",
     "migrate_engine_state",
     "split_engine_state",

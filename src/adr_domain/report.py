@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 import torch
 
@@ -42,6 +44,7 @@ class UpdateReport:
             rollout workers (0 until one has finished; never NaN).
         num_boundary_results: ``()`` int64 results recorded into queues.
         npd_enabled: ``(P,)`` bool parameters counted in :attr:`npd` (``delta > 0``).
+        param_names: the ``P`` parameter names, in row order.
     """
 
     step: int
@@ -53,6 +56,7 @@ class UpdateReport:
     rollout_perf: torch.Tensor
     num_boundary_results: torch.Tensor
     npd_enabled: torch.Tensor
+    param_names: tuple[str, ...]
 
     @property
     def npd(self) -> torch.Tensor:
@@ -63,12 +67,16 @@ class UpdateReport:
         """Number of bounds that moved (copies to the host)."""
         return int(self.moved.sum().item())
 
-    def moved_bounds(self, names: tuple[str, ...]) -> list[str]:
-        """``"<name>/lower"`` / ``"<name>/upper"`` for each moved bound (copies to the host)."""
+    def moved_bounds(self, names: Sequence[str] | None = None) -> list[str]:
+        """``"<name>/lower"`` / ``"<name>/upper"`` for each moved bound (copies to the host).
+
+        Args:
+            names: parameter names to use instead of :attr:`param_names`.
+        """
         flags = self.moved.cpu().tolist()
         return [
             f"{name}/{side}"
-            for name, pair in zip(names, flags, strict=True)
+            for name, pair in zip(names or self.param_names, flags, strict=True)
             for side, flag in zip(("lower", "upper"), pair, strict=True)
             if flag
         ]

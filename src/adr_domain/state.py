@@ -13,11 +13,11 @@ from typing import Any, TypedDict
 import torch
 
 from adr_domain.errors import SchemaVersionError, StateError
+from adr_domain.streams import SHARED_STREAMS
 
 __all__ = [
     "SCHEMA_VERSION",
     "EngineState",
-    "checked_generator_state",
     "merge_engine_state",
     "migrate_engine_state",
     "split_engine_state",
@@ -25,29 +25,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 """Version of :class:`EngineState` written by this code."""
-
-
-def checked_generator_state(
-    value: object, what: str, device: torch.device | str = "cpu"
-) -> torch.Tensor:
-    """``value`` on the CPU, once it has proven to be a ``torch.Generator`` state.
-
-    Args:
-        value: a saved state entry.
-        what: how an error names the entry (e.g. ``"ADR engine state: rng 'assign'"``).
-        device: the device of the generator that will take the state.
-
-    Raises:
-        StateError: ``value`` is not a uint8 tensor, or a generator refuses it.
-    """
-    if not isinstance(value, torch.Tensor) or value.dtype != torch.uint8:
-        raise StateError(f"{what} must be a uint8 tensor")
-    state = value.cpu()
-    try:
-        torch.Generator(device=device).set_state(state)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise StateError(f"{what} is not a generator state: {exc}") from None
-    return state
 
 
 class EngineState(TypedDict):
@@ -143,8 +120,6 @@ SHARED_KEYS = (
 """Entries every rank of a distributed run holds identically."""
 PER_RANK_KEYS = ("num_envs", "worker_types", "adr_modes", "tensor_values")
 """Entries of one rank's own envs."""
-SHARED_STREAMS = ("decide",)
-"""Random streams every rank draws identically."""
 
 
 def split_engine_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -30,12 +30,12 @@ from typing import Any
 
 import attrs
 
+from adr_domain import ENGINE_STATE_KEY, is_int
 from adr_infra.errors import CorruptCheckpointError, TreeError
 from adr_infra.tree import StateTree, normalize_tree, tree_digest
 
 __all__ = [
     "CHECKSUM_PREFIX",
-    "ENGINE_STATE_KEY",
     "ENV_STATE_KEY",
     "FORMAT_NAME",
     "FORMAT_VERSION",
@@ -57,8 +57,6 @@ META_KEY = "adr_kit"
 """The one top-level key adr-kit adds to an rl_games checkpoint dict."""
 ENV_STATE_KEY = "env_state"
 """Where rl_games keeps ``vec_env.get_env_state()``."""
-ENGINE_STATE_KEY = "adr"
-"""Where the env state keeps the ADR engine's :class:`~adr_domain.EngineState`."""
 
 Payload = dict[str, Any]
 
@@ -81,7 +79,7 @@ def _optional(kind: type, value: object) -> bool:
 def world_size_of(env_state: object) -> int:
     """The number of processes whose state an env state holds (1 unless it says more)."""
     size = env_state.get("world_size") if isinstance(env_state, Mapping) else None
-    return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else 1
+    return size if is_int(size) and size > 0 else 1
 
 
 @attrs.frozen
@@ -119,7 +117,7 @@ class CheckpointMeta:
 
     @world_size.validator
     def _check_world_size(self, attribute: attrs.Attribute[int], value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(f"world_size must be an int >= 1, got {value!r}")
 
     @engine_schema_version.validator
@@ -129,7 +127,7 @@ class CheckpointMeta:
 
     @format_version.validator
     def _check_format(self, attribute: attrs.Attribute[int], value: object) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if not is_int(value) or value < 0:
             raise ValueError(f"format_version must be an int >= 0, got {value!r}")
 
     def to_tree(self) -> dict[str, Any]:
@@ -183,7 +181,7 @@ def engine_identity(env_state: object) -> tuple[str | None, int | None]:
     version = engine.get("schema_version")
     return (
         digest if isinstance(digest, str) else None,
-        version if isinstance(version, int) and not isinstance(version, bool) else None,
+        version if is_int(version) else None,
     )
 
 
@@ -302,13 +300,13 @@ class Checkpoint:
     def epoch(self) -> int | None:
         """rl_games' epoch counter, if saved."""
         value = self.policy.get("epoch")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return value if is_int(value) else None
 
     @property
     def frame(self) -> int | None:
         """rl_games' frame counter, if saved."""
         value = self.policy.get("frame")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return value if is_int(value) else None
 
     @property
     def last_mean_rewards(self) -> float | None:

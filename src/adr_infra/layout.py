@@ -23,6 +23,7 @@ from pathlib import Path
 
 import attrs
 
+from adr_domain import is_int
 from adr_infra.atomic import remove_stale_temp_files
 from adr_infra.errors import CheckpointError, CheckpointNotFoundError
 from adr_infra.names import (
@@ -254,7 +255,7 @@ class RunLayout:
         Raises:
             ValueError: ``keep_last`` is not an int >= 1.
         """
-        if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 1:
+        if not is_int(keep_last) or keep_last < 1:
             raise ValueError(f"keep_last: expected an int >= 1, got {keep_last!r}")
         mine = [
             f

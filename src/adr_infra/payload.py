@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from adr_domain import is_int
 from adr_infra.atomic import atomic_write_bytes, is_temp_file
 from adr_infra.checkpoint import (
     CHECKSUM_PREFIX,
@@ -100,7 +101,7 @@ def payload_version(payload: Mapping[str, Any], path: str | os.PathLike[str]) ->
     if not isinstance(meta, Mapping):
         raise CorruptCheckpointError(path, f"'{META_KEY}' is a {type(meta).__name__}, not a dict")
     version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+    if not is_int(version) or version < 0:
         raise CorruptCheckpointError(path, f"'{META_KEY}.format_version' is invalid: {version!r}")
     return version
 

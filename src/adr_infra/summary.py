@@ -14,9 +14,9 @@ from typing import Any
 import attrs
 import torch
 
-from adr_domain import ADRConfig, WorkerType
+from adr_domain import REFERENCE_PARAMS_KEY, ADRConfig, WorkerType, is_int
 from adr_infra.checkpoint import Checkpoint
-from adr_infra.restore import REFERENCE_PARAMS_KEY, RestoreSource, number_pair
+from adr_infra.restore import RestoreSource, number_pair
 from adr_infra.tree import tensor_nbytes
 
 __all__ = ["CheckpointSummary", "ParamSummary", "WorkerSplit", "summarize"]
@@ -120,7 +120,7 @@ class CheckpointSummary:
 
 
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if is_int(value) else None
 
 
 def _tensor(state: Mapping[str, Any], key: str, shape: tuple[int, ...]) -> torch.Tensor | None:
