@@ -223,6 +223,8 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         return path if self._save_to(path) else None
 
     def _save_robust_best(self) -> None:
+        if self.epoch_num < self.save_best_after:  # as rl_games' reward-best file
+            return
         engine = adr_engine_of(self.vec_env)
         npd = None if engine is None else robust_npd(engine)
         if npd is None or not self.record.robust.improved_by(npd):

@@ -6,6 +6,7 @@ highest-reward checkpoint is the policy of the *easiest* ranges. The robust
 best is the checkpoint of the epoch that reached the widest randomization (the
 highest NPD) while the rollout performance met the ADR high threshold
 (``adr_objective_threshold_high``): the hardest ranges the policy still masters.
+Epochs before rl_games' ``save_best_after`` do not count (as for its best reward).
 
 **Own files.** Retention may delete only periodic checkpoints this run (or the
 runs it resumed) wrote. The record travels in every checkpoint under

@@ -81,15 +81,25 @@ def test_adr_ckpt_list_shows_both_bests(run: Path) -> None:
     assert rows["b.pth"][1] == "reward-best" and rows["b.pth"][-1] == "reward_best"
 
 
-def test_without_a_mastered_epoch_best_falls_back_to_reward_best(tmp_path: Path) -> None:
-    """A high threshold no rollout reaches: no robust file; checkpoint=best is the reward best."""
-    unreachable = [arg for arg in TINY if "threshold" not in arg]
-    unreachable += [
-        "task.task.adr.adr_objective_threshold_low=999",
-        "task.task.adr.adr_objective_threshold_high=1000",
-    ]
-    result = adr_train(tmp_path, *unreachable, "experiment=u", "max_iterations=2")
+UNREACHABLE = [
+    "task.task.adr.adr_objective_threshold_low=999",
+    "task.task.adr.adr_objective_threshold_high=1000",
+]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [UNREACHABLE, ["train.params.config.save_best_after=3"]],
+    ids=["threshold-never-met", "before-save_best_after"],
+)
+def test_without_a_mastered_epoch_best_falls_back_to_reward_best(
+    tmp_path: Path, overrides: list[str]
+) -> None:
+    """No robust file when no epoch's rollouts met the high threshold, or before rl_games'
+    save_best_after (as for the reward best); checkpoint=best is then the reward best."""
+    base = [arg for arg in TINY if "threshold" not in arg] if overrides is UNREACHABLE else TINY
+    result = adr_train(tmp_path, *base, *overrides, "experiment=u", "max_iterations=2")
     assert result.returncode == 0, result.stderr[-3000:]
     layout = RunLayout("u", tmp_path / "runs")
     assert not layout.robust_path().exists()
-    assert layout.best() == layout.reward_best_path()
+    assert layout.best() == layout.reward_best()
