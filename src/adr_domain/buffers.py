@@ -50,9 +50,12 @@ class Buffers:
         uvals: ``(Tu + 1, N + 1)`` float32 values of the uniform tensor
             parameters (last row trash).
         cvals: ``(Tc + 1, N + 1)`` int64 values of the categorical ones.
-        perf: ``()`` float64 rollout-performance EMA.
-        perf_weight: ``()`` float64 weight of the next mean (1 until the first).
-        perf_valid: ``()`` bool, a rollout worker has finished.
+        perf: ``(1,)`` float64 rollout-performance EMA.
+        perf_weight: ``(1,)`` float64 weight of the next mean (1 until the first).
+        perf_valid: ``(1,)`` bool, a rollout worker has finished.
+
+    One-element rather than 0-dim: torch 2.13's ``torch.compile`` drops
+    in-place writes to 0-dim tensor inputs.
         offence: ``(3,)`` float64 first bad input not yet reported: kept
             (0 or 1), env id, value (see :func:`~adr_domain.inputs.note_offence`).
     """
@@ -74,6 +77,33 @@ class Buffers:
     perf_weight: torch.Tensor
     perf_valid: torch.Tensor
     offence: torch.Tensor
+    # Views, made once (they share storage, so they stay live).
+    bounds_flat: torch.Tensor
+    """``(Q,)`` float64 ranges in queue order."""
+    bounds: torch.Tensor
+    """``(P, 2)`` float64 ranges."""
+    next_flat: torch.Tensor
+    """``(Q,)`` float64 next limits in queue order."""
+    next_limits: torch.Tensor
+    """``(P, 2)`` float64 next limits."""
+    queue_values: torch.Tensor
+    """``(Q, L)`` float64 the real queues' ring buffers."""
+    queue_meta: torch.Tensor
+    """``(2, Q)`` int64 lengths and heads of the real queues."""
+    lengths: torch.Tensor
+    """``(Q,)`` int64 queue lengths."""
+    all_lengths: torch.Tensor
+    """``(Q + 2,)`` int64 lengths, trash rows included."""
+    all_heads: torch.Tensor
+    """``(Q + 2,)`` int64 heads, trash rows included."""
+    stale_boundary: torch.Tensor
+    """``(Q,)`` bool the ``stale_by_code`` entries of boundary workers' codes."""
+    rollout_weights: torch.Tensor
+    """``(Q,)`` float64 the queue part of ``group_weights``."""
+    worker_types: torch.Tensor
+    """``(N,)`` int64 worker types."""
+    adr_modes: torch.Tensor
+    """``(N,)`` int64 the queue each boundary worker evaluates."""
 
     @classmethod
     def allocate(
@@ -98,24 +128,42 @@ class Buffers:
         def flags(*shape: int) -> torch.Tensor:
             return torch.zeros(shape, dtype=torch.bool, device=device)
 
+        bounds_ext, next_ext = f64(Q + 1), f64(Q + 1)
+        qvals, qmeta = f64(Q + 2, L), i64(2, Q + 2)
+        types, modes = i64(N + 1).fill_(int(WorkerType.ROLLOUT)), i64(N + 1)
+        stale_by_code, group_weights = flags(3 * (Q + 1)), f64(Q + 2)
+        group_weights[Q] = 1.0
         return cls(
-            bounds_ext=f64(Q + 1),
-            next_ext=f64(Q + 1),
-            qvals=f64(Q + 2, L),
-            qmeta=i64(2, Q + 2),
-            types=i64(N + 1).fill_(int(WorkerType.ROLLOUT)),
-            modes=i64(N + 1),
+            bounds_ext=bounds_ext,
+            next_ext=next_ext,
+            qvals=qvals,
+            qmeta=qmeta,
+            types=types,
+            modes=modes,
             codes=i64(N + 1),
-            stale_by_code=flags(3 * (Q + 1)),
+            stale_by_code=stale_by_code,
             stale=flags(N + 1),
             seen=i64(N + 1),
-            group_weights=f64(Q + 2).index_fill_(0, torch.tensor([Q], device=device), 1.0),
+            group_weights=group_weights,
             uvals=torch.zeros(num_uniform + 1, N + 1, device=device),
             cvals=i64(num_categorical + 1, N + 1),
-            perf=f64(),
-            perf_weight=f64().fill_(1.0),
-            perf_valid=flags(),
+            perf=f64(1),
+            perf_weight=f64(1).fill_(1.0),
+            perf_valid=flags(1),
             offence=f64(OFFENCE_FIELDS),
+            bounds_flat=bounds_ext[1:],
+            bounds=bounds_ext[1:].view(-1, 2),
+            next_flat=next_ext[1:],
+            next_limits=next_ext[1:].view(-1, 2),
+            queue_values=qvals[:Q],
+            queue_meta=qmeta[:, :Q],
+            lengths=qmeta[0, :Q],
+            all_lengths=qmeta[0],
+            all_heads=qmeta[1],
+            stale_boundary=stale_by_code[Q + 1 : 2 * Q + 1],
+            rollout_weights=group_weights[:Q],
+            worker_types=types[:N],
+            adr_modes=modes[:N],
         )
 
     # ------------------------------------------------------------------ views
@@ -134,59 +182,3 @@ class Buffers:
     def queue_length(self) -> int:
         """``L``."""
         return self.qvals.shape[1]
-
-    @property
-    def bounds_flat(self) -> torch.Tensor:
-        """``(Q,)`` float64 ranges in queue order (a view)."""
-        return self.bounds_ext[1:]
-
-    @property
-    def bounds(self) -> torch.Tensor:
-        """``(P, 2)`` float64 ranges (a view)."""
-        return self.bounds_ext[1:].view(-1, 2)
-
-    @property
-    def next_flat(self) -> torch.Tensor:
-        """``(Q,)`` float64 next limits in queue order (a view)."""
-        return self.next_ext[1:]
-
-    @property
-    def next_limits(self) -> torch.Tensor:
-        """``(P, 2)`` float64 next limits (a view)."""
-        return self.next_ext[1:].view(-1, 2)
-
-    @property
-    def queue_values(self) -> torch.Tensor:
-        """``(Q, L)`` float64 the real queues' ring buffers (a view)."""
-        return self.qvals[: self.num_queues]
-
-    @property
-    def queue_meta(self) -> torch.Tensor:
-        """``(2, Q)`` int64 lengths and heads of the real queues (a view)."""
-        return self.qmeta[:, : self.num_queues]
-
-    @property
-    def lengths(self) -> torch.Tensor:
-        """``(Q,)`` int64 queue lengths (a view)."""
-        return self.qmeta[0, : self.num_queues]
-
-    @property
-    def heads(self) -> torch.Tensor:
-        """``(Q,)`` int64 queue heads (a view)."""
-        return self.qmeta[1, : self.num_queues]
-
-    @property
-    def worker_types(self) -> torch.Tensor:
-        """``(N,)`` int64 worker types (a view)."""
-        return self.types[:-1]
-
-    @property
-    def adr_modes(self) -> torch.Tensor:
-        """``(N,)`` int64 boundary of each boundary worker (a view)."""
-        return self.modes[:-1]
-
-    @property
-    def stale_boundary(self) -> torch.Tensor:
-        """``(Q,)`` bool: the ``stale_by_code`` entries of boundary workers' queues."""
-        Q = self.num_queues
-        return self.stale_by_code[Q + 1 : 2 * Q + 1]

@@ -28,14 +28,14 @@ class UpdateRules:
     """The two halves of an update's tensor work, compiled or not.
 
     Args:
-        compile_update: compile them (``torch.compile``, ``fullgraph=True``,
-            ``dynamic=True``).
-        backend: the ``torch.compile`` backend (tests trace with ``"eager"``
-            or ``"aot_eager"``, which compile nothing).
+        compile_update: False (eager), True (``torch.compile`` with inductor)
+            or the name of a ``torch.compile`` backend (``"aot_eager"`` traces
+            and runs the graph without generating code).
     """
 
-    def __init__(self, compile_update: bool = False, backend: str = "inductor") -> None:
-        self.compiled = compile_update
+    def __init__(self, compile_update: bool | str = False) -> None:
+        self.compiled = bool(compile_update)
+        backend = compile_update if isinstance(compile_update, str) else "inductor"
         self._screen: Callable[..., Any] = screen_and_sort
         self._apply: Callable[..., Any] = apply_rules
         if compile_update:

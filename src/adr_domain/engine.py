@@ -27,33 +27,33 @@ from typing import Any
 
 import torch
 
-from adr_domain import inputs, queues, sampling, update, workers
+from adr_domain import inputs, queues, update, workers
 from adr_domain.buffers import Buffers
 from adr_domain.compiled import UpdateRules
 from adr_domain.config import ADRConfig
+from adr_domain.env_values import EnvValueAccess, value_slots
 from adr_domain.exchange import BoundaryExchange, check_ranks_agree, share_results
 from adr_domain.inputs import EnvIds
 from adr_domain.params import ParamTable
 from adr_domain.report import UpdateReport, nats_per_dimension
 from adr_domain.state import (
-    SCHEMA_VERSION,
     EngineState,
     merge_engine_state,
     migrate_engine_state,
     split_engine_state,
 )
-from adr_domain.state_load import fresh_ranges, stage_engine_state
+from adr_domain.state_load import export_engine_state, fresh_ranges, stage_engine_state
 from adr_domain.stateful import Commit, StagedLoad, is_int
 from adr_domain.streams import RNG_STREAMS, RandomStreams
 from adr_domain.tables import EngineTables, SamplingPlan
-from adr_domain.types import InputChecks, ParamType, WorkerType
+from adr_domain.types import InputChecks, WorkerType
 
 __all__ = ["RNG_STREAMS", "ADREngine", "EnvIds"]
 
 _ROLLOUT = int(WorkerType.ROLLOUT)
 
 
-class ADREngine(StagedLoad):
+class ADREngine(EnvValueAccess, StagedLoad):
     """Automatic Domain Randomization over ``num_envs`` environments.
 
     Args:
@@ -68,7 +68,7 @@ class ADREngine(StagedLoad):
             ranks hold identical ranges, next limits and queues and make
             identical decisions. None for a single process.
         compile_update: run the update's tensor work through ``torch.compile``
-            (see :mod:`adr_domain.compiled`); same results, fewer kernels.
+            (True: inductor; a string: that backend; see :mod:`adr_domain.compiled`).
 
     Attributes:
         cfg, params, num_envs, device: the set-up.
@@ -97,7 +97,7 @@ class ADREngine(StagedLoad):
         device: torch.device | str = "cpu",
         seed: int = 0,
         exchange: BoundaryExchange | None = None,
-        compile_update: bool = False,
+        compile_update: bool | str = False,
     ) -> None:
         self.cfg = ADRConfig.from_mapping(cfg)
         if not is_int(num_envs) or num_envs <= 0:
@@ -125,7 +125,7 @@ class ADREngine(StagedLoad):
         self.worker_types, self.adr_modes = b.worker_types, b.adr_modes
         self.streams = RandomStreams(dev, self.rank, b.num_queues)
         self.streams.seed(seed)
-        self._slot_of = self._value_slots()
+        self._slot_of = value_slots(self.params, self.tables.sampling, self.buffers)
         self._single_plans: dict[str, SamplingPlan] = {}
         self._pads: dict[torch.dtype, torch.Tensor] = {}
         fresh_ranges(b, self.params, self.tables.outward)
@@ -141,14 +141,6 @@ class ADREngine(StagedLoad):
         self._rules = UpdateRules(compile_update)
         everyone = self.tables.positions[:num_envs]
         self._resample(everyone, workers.pin_codes(b.types, b.modes, everyone))
-
-    def _value_slots(self) -> dict[str, tuple[torch.Tensor, int]]:
-        tables = (self.buffers.uvals, self.buffers.cvals)
-        rows = self.tables.sampling.rows_of(self.num_params)
-        return {
-            self.params.names[n]: (tables[categorical], row)
-            for n, (categorical, row) in rows.items()
-        }
 
     # ------------------------------------------------------------------ reading
 
@@ -175,7 +167,7 @@ class ADREngine(StagedLoad):
     @property
     def rollout_perf(self) -> torch.Tensor:
         """``()`` float64 EMA of finishing rollout workers' objective (0 until the first)."""
-        return self.buffers.perf
+        return self.buffers.perf.view(())
 
     @property
     def rollout_perf_valid(self) -> bool:
@@ -234,7 +226,7 @@ class ADREngine(StagedLoad):
                 next_limits=b.next_flat.clone(),
                 means=queues.queue_means(b.queue_values, b.lengths),
                 lengths=b.lengths.clone(),
-                perf=b.perf.clone(),
+                perf=b.perf.clone().view(()),
                 recorded=torch.zeros((), dtype=torch.long, device=self.device),
             )
         )
@@ -332,156 +324,13 @@ class ADREngine(StagedLoad):
         self.generation += 1
         return self.report()
 
-    # ------------------------------------------------------------------ sampling
-
-    def _resample(self, slots: torch.Tensor, pins: torch.Tensor) -> None:
-        """Fresh values of every tensor parameter for the envs at ``slots``."""
-        rows = self.tables.sampling.num_rows
-        if rows:
-            u = self.streams.uniforms(rows, slots.numel())
-            update.resample_envs(self.buffers, self.tables, self.options, u, slots, pins)
-
-    @torch.inference_mode()
-    def sample(self, param_name: str, env_ids: EnvIds | None = None) -> torch.Tensor:
-        """Draw new values of one tensor parameter for some envs and store them.
-
-        Boundary workers evaluating this parameter get its bound (its next
-        limit with ``adr_extended_boundary_sample``); every other env draws
-        from the current range (uniform: real; categorical: integers).
-
-        Args:
-            param_name: a tensor parameter (one without ``range_path``).
-            env_ids: ``(K,)`` envs to sample; None for all.
-
-        Returns:
-            ``(K,)`` the new values, in the order of ``env_ids`` (float32 for
-            uniform, int64 for categorical parameters).
-
-        Raises:
-            ValueError: unknown or non-tensor parameter, bad env ids.
-        """
-        table, row = self._slot(param_name)
-        ids = self._env_ids_or_all(env_ids)
-        plan = self._single_plans.get(param_name)
-        if plan is None:
-            plan = self._single_plans[param_name] = self._plan_of(param_name)
-        b = self.buffers
-        pinned = b.next_ext if self.cfg.adr_extended_boundary_sample else b.bounds_ext
-        values = sampling.draw(
-            self.streams.uniforms(2, ids.numel()),
-            workers.pin_codes(b.types, b.modes, ids),
-            b.bounds_ext,
-            pinned,
-            plan,
-            self.tables.positions,
-        )[0].to(table.dtype)
-        table[row].index_copy_(0, ids, values)
-        return values
-
-    def get(self, param_name: str, env_ids: EnvIds | None = None) -> torch.Tensor:
-        """Current values of a tensor parameter.
-
-        Returns:
-            With ``env_ids`` None, the live ``(N,)`` tensor (float32 or int64);
-            else ``(K,)`` values of those envs (a copy).
-
-        Raises:
-            ValueError: unknown or non-tensor parameter, bad env ids.
-        """
-        table, row = self._slot(param_name)
-        if env_ids is None:
-            return table[row, : self.num_envs]
-        return table[row].index_select(0, self._env_ids_or_all(env_ids))
-
-    def tensor_values(self) -> dict[str, torch.Tensor]:
-        """Live ``(N,)`` value tensors of every tensor parameter, by name."""
-        return {name: self.get(name) for name in self.params.tensor_names}
-
-    @torch.inference_mode()
-    def recycle(self, env_ids: EnvIds) -> None:
-        """Give envs new worker types and modes (values are not resampled).
-
-        Each env becomes a boundary worker with probability
-        ``worker_adr_boundary_fraction``, evaluating a uniformly chosen bound.
-
-        Raises:
-            ValueError: bad env ids.
-        """
-        ids = self._env_ids_or_all(env_ids)
-        draws = self.streams.assignment(ids.numel())
-        b = self.buffers
-        workers.assign(b.types, b.modes, ids, draws, self.cfg.worker_adr_boundary_fraction)
-
-    def _plan_of(self, param_name: str) -> SamplingPlan:
-        """The sampling plan of one tensor parameter alone."""
-        n = torch.tensor([self.params.index(param_name)], device=self.device)
-        none = n[:0]
-        categorical = self.params.types[int(n)] is ParamType.CATEGORICAL
-        uniform_index, categorical_index = (none, n) if categorical else (n, none)
-        return SamplingPlan.build(
-            uniform_index, categorical_index, self.buffers.num_queues, self.device
-        )
-
-    def _slot(self, param_name: str) -> tuple[torch.Tensor, int]:
-        slot = self._slot_of.get(param_name)
-        if slot is None:
-            self.params.index(param_name)  # raises for unknown names
-            raise ValueError(
-                f"param_name: ADR parameter {param_name!r} has a range_path; its values are "
-                "applied by the simulator adapter, not sampled as a tensor"
-            )
-        return slot
-
-    def _env_ids_or_all(self, env_ids: EnvIds | None) -> torch.Tensor:
-        if env_ids is None:
-            return self.tables.positions[: self.num_envs]
-        return self._checked_or_trashed(inputs.as_env_ids(env_ids, "env_ids", self.device))
-
-    def _checked_or_trashed(
-        self, ids: torch.Tensor, name: str = "env_ids", *, deferred: bool = False
-    ) -> torch.Tensor:
-        """Ids checked at once (one sync), or kept out (to the trash slot) unchecked,
-        or, for an update under deferred checks, kept out and noted."""
-        checks = self.cfg.input_checks
-        if checks is InputChecks.OFF:
-            return torch.remainder(ids.clamp(-1, self.num_envs), self.num_envs + 1)
-        if deferred and checks is InputChecks.DEFERRED:
-            b = self.buffers
-            slot, in_range, first = inputs.screen_ids(
-                ids, b.seen, self.tables.positions, self.num_envs
-            )
-            ok = in_range & first
-            inputs.note_offence(b.offence, ok, ids, ids.to(torch.float64))
-            return torch.where(ok, slot, self.num_envs)
-        inputs.check_ids_now(ids, self.num_envs, name)
-        return ids
-
     # ------------------------------------------------------------------ state
 
     def state_dict(self) -> EngineState:
         """The complete engine state (CPU tensors and primitives; copies; checks first)."""
         self.check()
-        b = self.buffers
-        identity = self.params.identity()
-        return EngineState(
-            schema_version=SCHEMA_VERSION,
-            param_set_hash=self.params.fingerprint(),
-            param_names=[p["name"] for p in identity],
-            param_types=[p["type"] for p in identity],
-            param_kinds=[p["kind"] for p in identity],
-            num_envs=self.num_envs,
-            queue_length=self.queue_length,
-            bounds=self.bounds.cpu().clone(),
-            next_limits=self.next_limits.cpu().clone(),
-            queue_values=queues.chronological(b.queue_values, b.queue_meta).cpu(),
-            queue_lengths=b.lengths.cpu().clone(),
-            worker_types=self.worker_types.cpu().clone(),
-            adr_modes=self.adr_modes.cpu().clone(),
-            tensor_values={k: v.cpu().clone() for k, v in self.tensor_values().items()},
-            rollout_perf=float(b.perf.item()),
-            rollout_perf_valid=bool(b.perf_valid.item()),
-            step=self.step,
-            rng=self.streams.state_dict(),
+        return export_engine_state(
+            self.params, self.buffers, self.tensor_values(), self.streams.state_dict(), self.step
         )
 
     def stage_state_dict(

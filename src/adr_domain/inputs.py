@@ -61,6 +61,8 @@ def as_env_ids(value: EnvIds, name: str, device: torch.device) -> torch.Tensor:
             raise ValueError(
                 f"{name}: expected a 1-D tensor of env ids, got shape {tuple(value.shape)}"
             )
+        if value.dtype == torch.long and value.device == device:
+            return value
         return value.to(device=device, dtype=torch.long)
     if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, range)):
         raise ValueError(
@@ -86,7 +88,7 @@ def as_objective(value: object, num_envs: int, device: torch.device) -> torch.Te
         raise ValueError(f"objective: expected a real-valued tensor, got {value.dtype}")
     if tuple(value.shape) != (num_envs,):
         raise ValueError(f"objective: expected shape ({num_envs},), got {tuple(value.shape)}")
-    return value.to(device)
+    return value if value.device == device else value.to(device)
 
 
 class Screened(NamedTuple):

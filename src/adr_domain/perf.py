@@ -15,7 +15,10 @@ __all__ = ["blend", "rollout_total"]
 
 
 def rollout_total(
-    keys: torch.Tensor, values: torch.Tensor, changed: torch.Tensor, weights: torch.Tensor
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    changed: torch.Tensor,
+    weights: tuple[torch.Tensor, torch.Tensor],
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The finishing rollout workers' ``(count, sum)``, both ``()`` float64.
 
@@ -23,11 +26,13 @@ def rollout_total(
         keys: ``(M,)`` int64 group of each result.
         values: ``(M,)`` float64 results (0 where ignored).
         changed: ``(Q,)`` bool bounds that moved in this update.
-        weights: ``(Q + 2,)`` float64 scratch whose last two entries are 1
-            (group ``Q`` counts) and 0 (group ``Q + 1`` does not).
+        weights: a ``(Q + 2,)`` float64 scratch whose last two entries are 1
+            (group ``Q`` counts) and 0 (group ``Q + 1`` does not), and its
+            view of the first ``Q``.
     """
-    weights[: changed.shape[0]].copy_(changed)
-    counts = weights.index_select(0, keys)
+    table, queue_part = weights
+    queue_part.copy_(changed)
+    counts = table.index_select(0, keys)
     return counts.sum(), (values * counts).sum()
 
 
@@ -45,9 +50,9 @@ def blend(
     with weight ``1 - alpha``.
 
     Args:
-        perf: ``()`` float64 the EMA (written).
-        weight: ``()`` float64 the next mean's weight (written).
-        valid: ``()`` bool, a rollout worker has finished (written).
+        perf: ``(1,)`` float64 the EMA (written).
+        weight: ``(1,)`` float64 the next mean's weight (written).
+        valid: ``(1,)`` bool, a rollout worker has finished (written).
         count, total: ``()`` float64 from :func:`rollout_total`.
         alpha: ``adr_rollout_perf_alpha``.
 
@@ -60,4 +65,4 @@ def blend(
     perf.copy_(new)
     weight.masked_fill_(has, 1.0 - alpha)
     valid |= has
-    return new
+    return new.view(())

@@ -82,7 +82,7 @@ def merge_ranks(keys: torch.Tensor, values: torch.Tensor, slots: torch.Tensor) -
 
 def record(
     qvals: torch.Tensor,
-    qmeta: torch.Tensor,
+    qmeta: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     results: Results,
     group_edges: torch.Tensor,
     positions: torch.Tensor,
@@ -91,7 +91,8 @@ def record(
 
     Args:
         qvals: ``(Q + 2, L)`` float64 queue table (written).
-        qmeta: ``(2, Q + 2)`` int64 lengths and heads (written).
+        qmeta: the ``(2, Q + 2)`` int64 lengths and heads, and views of its
+            two rows (written).
         results: the update's results (sorted by group).
         group_edges: ``(Q + 3,)`` int64 ``arange(Q + 3)``.
         positions: ``(>= M,)`` int64 ``arange``.
@@ -101,14 +102,15 @@ def record(
     """
     keys, values = results.keys, results.values
     Q, L = qvals.shape[0] - 2, qvals.shape[1]
+    meta, lengths, heads = qmeta
     edges = torch.searchsorted(keys, group_edges)
-    qmeta.add_(edges.diff())
-    qmeta[0].clamp_(max=L)
-    qmeta[1].remainder_(L)
+    meta.add_(edges.diff())
+    lengths.clamp_(max=L)
+    heads.remainder_(L)
     # A result ``back`` places from the end of its group goes ``back`` slots
     # before its queue's new head; only the last L of a group fit.
     back = torch.searchsorted(keys, keys, right=True) - positions[: keys.shape[0]]
-    slot = torch.add((qmeta[1].index_select(0, keys) - back) % L, keys, alpha=L)
+    slot = torch.add((heads.index_select(0, keys) - back) % L, keys, alpha=L)
     qvals.view(-1).index_put_((torch.where(back <= L, slot, Q * L),), values)
     return edges[Q]
 
@@ -123,22 +125,23 @@ def queue_means(qvals: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return qvals.sum(1) / lengths.clamp(min=1)
 
 
-def clear_queues(qvals: torch.Tensor, qmeta: torch.Tensor, clear: torch.Tensor) -> torch.Tensor:
+def clear_queues(
+    qvals: torch.Tensor, qmeta: torch.Tensor, lengths: torch.Tensor, clear: torch.Tensor
+) -> torch.Tensor:
     """Empty the queues flagged in ``clear``.
 
     Args:
         qvals: ``(Q, L)`` float64 ring buffers (written).
         qmeta: ``(2, Q)`` int64 lengths and heads (written).
+        lengths: ``(Q,)`` int64 view of ``qmeta``'s lengths.
         clear: ``(Q,)`` bool.
 
     Returns:
         ``(Q,)`` int64 snapshot of the queue lengths afterwards.
     """
-    keep = ~clear
-    qvals.mul_(keep.unsqueeze(1))
-    meta = qmeta * keep
-    qmeta.copy_(meta)
-    return meta[0]
+    qvals.masked_fill_(clear.unsqueeze(1), 0.0)
+    qmeta.masked_fill_(clear, 0)
+    return lengths.clone()
 
 
 def chronological(qvals: torch.Tensor, qmeta: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,10 @@
-"""Loading an engine state: check everything first, then copy (stage, then commit).
+"""An engine's state out of and into its buffers.
 
-:func:`stage_engine_state` reads a (migrated) :class:`~adr_domain.state.EngineState`
-with a :class:`~adr_domain.stateful.StateReader`, checks it against the
-engine it goes into, and returns a :class:`StagedEngineState`; nothing of the
-engine changes until :meth:`StagedEngineState.apply`.
+:func:`export_engine_state` writes an :class:`~adr_domain.state.EngineState`.
+:func:`stage_engine_state` reads a (migrated) one with a
+:class:`~adr_domain.stateful.StateReader`, checks it against the engine it
+goes into, and returns a :class:`StagedEngineState`; nothing of the engine
+changes until :meth:`StagedEngineState.apply` (stage, then commit).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import torch
 from adr_domain.buffers import Buffers
 from adr_domain.errors import IncompatibleStateError, StateError
 from adr_domain.params import ParamTable, describe_param_set_differences
+from adr_domain.queues import chronological
+from adr_domain.state import SCHEMA_VERSION, EngineState
 from adr_domain.stateful import Commit, StateReader
 from adr_domain.tables import StepTable
 from adr_domain.types import WorkerType
 
-__all__ = ["StagedEngineState", "fresh_ranges", "stage_engine_state"]
+__all__ = ["StagedEngineState", "export_engine_state", "fresh_ranges", "stage_engine_state"]
 
 WHAT = "ADR engine state"
 _ROLLOUT = int(WorkerType.ROLLOUT)
@@ -82,6 +85,38 @@ class StagedEngineState:
         buffers.perf.fill_(self.rollout_perf)
         buffers.perf_valid.fill_(self.rollout_perf_valid)
         buffers.perf_weight.fill_(1.0 - alpha if self.rollout_perf_valid else 1.0)
+
+
+def export_engine_state(
+    params: ParamTable,
+    buffers: Buffers,
+    tensor_values: dict[str, torch.Tensor],
+    rng: dict[str, torch.Tensor],
+    step: int,
+) -> EngineState:
+    """The complete state: CPU tensors (copies) and primitives, queues oldest first."""
+    b = buffers
+    identity = params.identity()
+    return EngineState(
+        schema_version=SCHEMA_VERSION,
+        param_set_hash=params.fingerprint(),
+        param_names=[p["name"] for p in identity],
+        param_types=[p["type"] for p in identity],
+        param_kinds=[p["kind"] for p in identity],
+        num_envs=b.num_envs,
+        queue_length=b.queue_length,
+        bounds=b.bounds.cpu().clone(),
+        next_limits=b.next_limits.cpu().clone(),
+        queue_values=chronological(b.queue_values, b.queue_meta).cpu(),
+        queue_lengths=b.lengths.cpu().clone(),
+        worker_types=b.worker_types.cpu().clone(),
+        adr_modes=b.adr_modes.cpu().clone(),
+        tensor_values={k: v.cpu().clone() for k, v in tensor_values.items()},
+        rollout_perf=float(b.perf.item()),
+        rollout_perf_valid=bool(b.perf_valid.item()),
+        step=step,
+        rng=rng,
+    )
 
 
 def fresh_ranges(buffers: Buffers, params: ParamTable, outward: StepTable) -> None:

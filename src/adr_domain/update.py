@@ -131,7 +131,9 @@ def apply_rules(
     """Algorithm 1 on the update's results: record, evaluate, move (one parameter
     under ``clear_other_queues``), clear, next limits, stale workers, rollout EMA,
     recycle, sample."""
-    recorded = queues.record(b.qvals, b.qmeta, results, t.group_edges, t.positions)
+    recorded = queues.record(
+        b.qvals, (b.qmeta, b.all_lengths, b.all_heads), results, t.group_edges, t.positions
+    )
     verdict = decisions.evaluate(
         queues.queue_means(b.queue_values, b.lengths), b.lengths, options.thresholds
     )
@@ -144,11 +146,13 @@ def apply_rules(
     clear = decisions.queues_to_clear(
         changed, verdict.full, options.queue_policy, options.clear_other_queues
     )
-    lengths = queues.clear_queues(b.queue_values, b.queue_meta, clear)
+    lengths = queues.clear_queues(b.queue_values, b.queue_meta, b.lengths, clear)
     next_limits = decisions.next_limits(bounds, changed, b.next_flat, t.outward)
     b.next_flat.copy_(next_limits)
-    workers.convert_stale(b.types, codes, changed, b.stale_by_code, b.stale)
-    count, total = perf.rollout_total(results.keys, results.values, changed, b.group_weights)
+    workers.convert_stale(b.types, codes, changed, (b.stale_by_code, b.stale_boundary), b.stale)
+    count, total = perf.rollout_total(
+        results.keys, results.values, changed, (b.group_weights, b.rollout_weights)
+    )
     ema = perf.blend(b.perf, b.perf_weight, b.perf_valid, count, total, options.perf_alpha)
     if options.clear_other_queues:
         pins = workers.reassign_after_move(
@@ -180,5 +184,5 @@ def resample_envs(
     codes ``pins``, from ``(R, K)`` uniforms ``u``."""
     pinned = b.next_ext if options.extended_boundary_sample else b.bounds_ext
     sampling.resample(
-        u, slots, pins, b.bounds_ext, pinned, t.sampling, (b.uvals, b.cvals), t.positions
+        u, slots, pins, b.bounds, pinned, t.sampling, (b.uvals, b.cvals), t.positions
     )

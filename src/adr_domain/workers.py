@@ -61,7 +61,7 @@ def convert_stale(
     types: torch.Tensor,
     codes: torch.Tensor,
     changed: torch.Tensor,
-    stale_by_code: torch.Tensor,
+    stale_tables: tuple[torch.Tensor, torch.Tensor],
     stale: torch.Tensor,
 ) -> None:
     """Boundary workers of a bound that moved become rollout workers (their
@@ -71,12 +71,12 @@ def convert_stale(
         types: ``(N + 1,)`` int64 worker types (written).
         codes: ``(N + 1,)`` int64 codes as of the update's start.
         changed: ``(Q,)`` bool bounds that moved.
-        stale_by_code: ``(3 (Q + 1),)`` bool scratch, False outside the
-            boundary workers' codes ``Q + 1 .. 2Q``.
+        stale_tables: a ``(3 (Q + 1),)`` bool scratch, False outside the
+            boundary workers' codes ``Q + 1 .. 2Q``, and its view of those.
         stale: ``(N + 1,)`` bool scratch.
     """
-    Q = changed.shape[0]
-    stale_by_code[Q + 1 : 2 * Q + 1].copy_(changed)
+    stale_by_code, boundary_codes = stale_tables
+    boundary_codes.copy_(changed)
     torch.index_select(stale_by_code, 0, codes, out=stale)
     types.masked_fill_(stale, _ROLLOUT)
 

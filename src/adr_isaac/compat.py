@@ -134,7 +134,7 @@ class ADRCompat(ReferenceADR):
         num_envs: int,
         device: torch.device | str = "cpu",
         seed: int = 0,
-        compile_update: bool = False,
+        compile_update: bool | str = False,
     ) -> None:
         self.engine = ADREngine(
             adr_cfg, num_envs, device=device, seed=seed, compile_update=compile_update
