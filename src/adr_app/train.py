@@ -186,7 +186,7 @@ def _plan_from(cfg: Any) -> TrainPlan:
 def _hydra_entry(cfg: Any) -> None:
     from adr_app.launch import launch_rank
     from adr_app.run_dir import RunLock, settle_checkpoint
-    from adr_domain.errors import ConfigError, StateError
+    from adr_domain.errors import ConfigError, InputError, StateError
     from adr_infra import CheckpointError
 
     _configure_logging("INFO")  # discovery warnings while planning
@@ -206,7 +206,7 @@ def _hydra_entry(cfg: Any) -> None:
         code = run(plan, stop)
     except UsageError as exc:
         fail(EXIT_USAGE, str(exc))
-    except (CheckpointError, StateError, ConfigError, OSError) as exc:
+    except (CheckpointError, StateError, ConfigError, InputError, OSError) as exc:
         fail(EXIT_FAILED, str(exc))
     except RuntimeError as exc:
         _report_runtime_error(exc, plan)
