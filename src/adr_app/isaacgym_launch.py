@@ -64,7 +64,7 @@ def check_isaacgym_task(
 
 def isaacgym_task_class(settings: AppSettings, task_cfg: Mapping[str, Any]) -> type:
     """The Isaac Gym task's class (imported once; later calls hit the import cache)."""
-    from adr_app.isaacgym_env import TaskClassError, resolve_task_class
+    from adr_app.isaacgym_tasks import TaskClassError, resolve_task_class
 
     where = f"task={settings.task_name}"
     import_isaacgym_first(where)
