@@ -1,0 +1,232 @@
+"""The engine glue every manager-based binding shares (mjlab, Isaac Lab).
+
+:class:`AdrCore` holds one :class:`~adr_domain.ADREngine` for all envs of a
+process, takes the objective of the envs whose episode ended, and owns the
+complete ADR state the checkpoint carries. It knows nothing of managers,
+scenes or model fields: the framework glue (``adr_lab.manager``,
+``adr_lab.mjlab``, ``adr_lab.isaaclab``) finds the finished envs, evaluates the
+objective and writes the values into the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from adr_domain import (
+    ENGINE_STATE_KEY,
+    REFERENCE_PARAMS_KEY,
+    SCHEMA_VERSION_KEY,
+    ADRConfig,
+    ADREngine,
+    BoundaryExchange,
+    Commit,
+    StagedLoad,
+    StateReader,
+    UpdateReport,
+    adr_log_keys,
+    adr_log_tensors,
+)
+
+__all__ = ["LAB_STATE_KEY", "LAB_STATE_VERSION", "AdrCore", "reference_params"]
+
+log = logging.getLogger(__name__)
+
+LAB_STATE_KEY = "adr_lab"
+"""The env-state entry of adr_lab's own state (beside the engine's ``adr`` entry)."""
+LAB_STATE_VERSION = 1
+"""Version of the ``adr_lab`` entry written by this code."""
+NOISE_RNG_KEY = "noise_rng"
+
+
+def reference_params(engine: ADREngine) -> dict[str, dict[str, Any]]:
+    """IsaacGymEnvs-style ``{name: {"range", "next_limits", "init_range", "limits", ...}}``.
+
+    Written beside the engine state so that tools (``adr-ckpt inspect``) show
+    init ranges and limits without the config.
+    """
+    bounds = engine.bounds.cpu().tolist()
+    nexts = engine.next_limits.cpu().tolist()
+    out: dict[str, dict[str, Any]] = {}
+    for n, name in enumerate(engine.param_names):
+        param = engine.cfg.params[name]
+        out[name] = {
+            "range": bounds[n],
+            "next_limits": nexts[n],
+            "init_range": list(param.init_range),
+            "limits": list(param.limits),
+            "delta": param.delta,
+            "delta_style": param.delta_style.value,
+            "type": param.type.value,
+        }
+    return out
+
+
+class AdrCore(StagedLoad):
+    """One ADR engine for all envs, fed the objective of finished episodes.
+
+    Args:
+        cfg: the validated ``task.adr`` block (or a mapping of it).
+        num_envs: ``N``, envs of this process.
+        device: device of the engine and of every tensor it returns.
+        seed: seed of the engine's streams and of :attr:`noise` (the same on
+            every rank of a distributed run).
+        exchange: the collective of a distributed run, or None.
+        objective_name: how errors name the objective (e.g. its repr).
+
+    Attributes:
+        engine: the engine (read ``bounds``, ``get(name, env_ids)``, ...).
+        noise: a generator for terms that draw per-step noise from ADR
+            values (e.g. action noise scaled by an ADR parameter); its state
+            is part of :meth:`state_dict`.
+        last_report: the latest update's report (``engine.report()`` before
+            the first).
+    """
+
+    def __init__(
+        self,
+        cfg: ADRConfig | Mapping[str, Any],
+        num_envs: int,
+        *,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        exchange: BoundaryExchange | None = None,
+        objective_name: str = "objective",
+    ) -> None:
+        self.engine = ADREngine(cfg, num_envs, device=device, seed=seed, exchange=exchange)
+        self.objective_name = objective_name
+        self.noise = torch.Generator(device=self.engine.device)
+        self.noise.manual_seed(seed + 0x5EED)
+        self._objective = torch.zeros(num_envs, dtype=torch.float64, device=self.engine.device)
+        self.last_report: UpdateReport = self.engine.report()
+
+    @property
+    def num_envs(self) -> int:
+        """``N``."""
+        return self.engine.num_envs
+
+    @property
+    def distributed(self) -> bool:
+        """Whether updates are collectives with other ranks."""
+        return self.engine.world_size > 1
+
+    def record(self, done_env_ids: torch.Tensor, values: object) -> UpdateReport:
+        """Feed finished episodes to the engine: record, move bounds, recycle, resample.
+
+        Args:
+            done_env_ids: ``(K,)`` int64 envs whose episode ended (possibly none;
+                in a distributed run every rank calls this once per step).
+            values: ``(K,)`` their objective (what the objective returned).
+
+        Returns:
+            The update's report (also kept as :attr:`last_report`).
+
+        Raises:
+            ValueError: naming the objective, when ``values`` is not a ``(K,)``
+                tensor or holds non-finite values (then the state is untouched).
+        """
+        scores = self.checked_scores(values, done_env_ids.numel())
+        self._objective.index_copy_(0, done_env_ids, scores.detach().to(self._objective))
+        try:
+            report = self.engine.update(done_env_ids, self._objective)
+            self.engine.check()
+        except ValueError as exc:
+            raise ValueError(f"ADR objective {self.objective_name}: {exc}") from exc
+        self.last_report = report
+        return report
+
+    def checked_scores(self, values: object, count: int) -> torch.Tensor:
+        """``values`` once it has proven to be a ``(count,)`` tensor.
+
+        Raises:
+            ValueError: naming the objective and what it returned.
+        """
+        if not isinstance(values, torch.Tensor) or tuple(values.shape) != (count,):
+            got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values)
+            raise ValueError(
+                f"ADR objective {self.objective_name} returned {got} for {count} envs, "
+                f"expected a tensor of shape ({count},)"
+            )
+        return values
+
+    def log_tensors(self) -> dict[str, torch.Tensor]:
+        """The ``adr/...`` entries of the latest report as ``()`` tensors (no host copy)."""
+        report = self.last_report
+        return dict(zip(adr_log_keys(report.param_names), adr_log_tensors(report), strict=True))
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """The env-state entries of ADR: the engine state, the reference ranges and ours."""
+        return {
+            ENGINE_STATE_KEY: self.engine.state_dict(),
+            REFERENCE_PARAMS_KEY: reference_params(self.engine),
+            LAB_STATE_KEY: {
+                SCHEMA_VERSION_KEY: LAB_STATE_VERSION,
+                NOISE_RNG_KEY: self.noise.get_state(),
+            },
+        }
+
+    def stage_state_dict(
+        self,
+        state: Mapping[str, Any],
+        *,
+        restore_ranges: bool | None = None,
+        shared_only: bool = False,
+    ) -> Commit:
+        """Check the ADR entries of an env state; the commit restores them.
+
+        Args:
+            state: env state with the entries of :meth:`state_dict`.
+            restore_ranges: see ``ADREngine.load_state_dict`` (default: the
+                config's ``adr_load_from_checkpoint``).
+            shared_only: restore only what every rank shares (ranges, queues,
+                EMA, decision stream) and keep this process's envs: for a
+                checkpoint of another number of envs, or a rank other than 0.
+
+        Raises:
+            StateError: naming the entry that is wrong (nothing has changed).
+        """
+        reader = StateReader(state, "ADR env state")
+        engine_state = reader.child(ENGINE_STATE_KEY).state
+        lab = reader.child(LAB_STATE_KEY)
+        lab.version(LAB_STATE_VERSION)
+        noise = lab.generator(NOISE_RNG_KEY, self.engine.device)
+        load = self._engine_loader(engine_state, restore_ranges, shared_only)
+
+        def commit() -> None:
+            load(self.engine)
+            if shared_only:
+                self._resample_all()
+            else:
+                self.noise.set_state(noise)
+            self.last_report = self.engine.report()
+
+        return commit
+
+    def _resample_all(self) -> None:
+        """Draw every env's tensor-parameter values from the (just loaded) ranges."""
+        for name in self.engine.tensor_param_names:
+            self.engine.sample(name)
+
+    def _engine_loader(
+        self, state: Mapping[str, Any], restore_ranges: bool | None, shared_only: bool
+    ) -> Callable[[ADREngine], None]:
+        """A function loading ``state`` into an engine, proven on a scratch engine first.
+
+        The engine checks a state completely before it changes anything, but it
+        has no separate check step; loading into a scratch engine of the same
+        config and size is that check, so the commit cannot fail.
+        """
+
+        def load(engine: ADREngine) -> None:
+            if shared_only:
+                engine.load_shared_state(state)
+            else:
+                engine.load_state_dict(state, restore_ranges=restore_ranges)
+
+        load(ADREngine(self.engine.cfg, self.num_envs, device="cpu"))
+        return load
