@@ -289,4 +289,4 @@ def _check_axes(env: ManagerBasedRlEnv, binding: FieldBinding) -> None:
     count = shape[2] if len(shape) > 2 else 1
     bad = [a for a in binding.axes if not 0 <= a < count]
     if bad or not binding.axes:
-        raise _fail(binding, f"axes {list(binding.axes)} out of range: the field has {count}")
+        raise _fail(binding, f"axes {list(binding.axes)} out of range: the field has {count} axes")
