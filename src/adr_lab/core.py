@@ -42,6 +42,11 @@ LAB_STATE_VERSION = 1
 NOISE_RNG_KEY = "noise_rng"
 
 
+def noise_seed(seed: int, rank: int) -> int:
+    """The seed of rank ``rank``'s noise stream: distinct per rank and from the engine's."""
+    return ((seed * 0x9E3779B1 + rank) * 0x5EED + 1) % (2**63)
+
+
 def reference_params(engine: ADREngine) -> dict[str, dict[str, Any]]:
     """IsaacGymEnvs-style ``{name: {"range", "next_limits", "init_range", "limits", ...}}``.
 
@@ -80,8 +85,8 @@ class AdrCore(StagedLoad):
     Attributes:
         engine: the engine (read ``bounds``, ``get(name, env_ids)``, ...).
         noise: a generator for terms that draw per-step noise from ADR
-            values (e.g. action noise scaled by an ADR parameter); its state
-            is part of :meth:`state_dict`.
+            values (e.g. action noise scaled by an ADR parameter); its own
+            stream on every rank, and part of :meth:`state_dict`.
         last_report: the latest update's report (``engine.report()`` before
             the first).
     """
@@ -99,7 +104,7 @@ class AdrCore(StagedLoad):
         self.engine = ADREngine(cfg, num_envs, device=device, seed=seed, exchange=exchange)
         self.objective_name = objective_name
         self.noise = torch.Generator(device=self.engine.device)
-        self.noise.manual_seed(seed + 0x5EED)
+        self.noise.manual_seed(noise_seed(seed, self.engine.rank))
         self._objective = torch.zeros(num_envs, dtype=torch.float64, device=self.engine.device)
         self.last_report: UpdateReport = self.engine.report()
 
