@@ -20,9 +20,7 @@ from adr_domain import (
     ENGINE_STATE_KEY,
     REFERENCE_PARAMS_KEY,
     SCHEMA_VERSION_KEY,
-    ADRConfig,
     ADREngine,
-    BoundaryExchange,
     Commit,
     StagedLoad,
     StateReader,
@@ -75,12 +73,8 @@ class AdrCore(StagedLoad):
     """One ADR engine for all envs, fed the objective of finished episodes.
 
     Args:
-        cfg: the validated ``task.adr`` block (or a mapping of it).
-        num_envs: ``N``, envs of this process.
-        device: device of the engine and of every tensor it returns.
-        seed: seed of the engine's streams and of :attr:`noise` (the same on
-            every rank of a distributed run).
-        exchange: the collective of a distributed run, or None.
+        engine: the engine (its ``exchange`` makes updates collectives).
+        seed: the run's seed, from which :attr:`noise` is seeded per rank.
         objective_name: how errors name the objective (e.g. its repr).
 
     Attributes:
@@ -92,22 +86,13 @@ class AdrCore(StagedLoad):
             the first).
     """
 
-    def __init__(
-        self,
-        cfg: ADRConfig | Mapping[str, Any],
-        num_envs: int,
-        *,
-        device: torch.device | str = "cpu",
-        seed: int = 0,
-        exchange: BoundaryExchange | None = None,
-        objective_name: str = "objective",
-    ) -> None:
-        self.engine = ADREngine(cfg, num_envs, device=device, seed=seed, exchange=exchange)
+    def __init__(self, engine: ADREngine, *, seed: int, objective_name: str = "objective") -> None:
+        self.engine = engine
         self.objective_name = objective_name
-        self.noise = torch.Generator(device=self.engine.device)
-        self.noise.manual_seed(noise_seed(seed, self.engine.rank))
-        self._objective = torch.zeros(num_envs, dtype=torch.float64, device=self.engine.device)
-        self.last_report: UpdateReport = self.engine.report()
+        self.noise = torch.Generator(device=engine.device)
+        self.noise.manual_seed(noise_seed(seed, engine.rank))
+        self._objective = torch.zeros(engine.num_envs, dtype=torch.float64, device=engine.device)
+        self.last_report: UpdateReport = engine.report()
 
     @property
     def num_envs(self) -> int:

@@ -41,10 +41,8 @@ import torch
 from isaaclab.envs import ManagerBasedRLEnv
 from isaaclab.managers import CurriculumTermCfg, ManagerTermBase, SceneEntityCfg
 
-from adr_domain import ADRConfig
 from adr_lab.core import AdrCore
-from adr_lab.distributed import agreed_seed, exchange_from_environment
-from adr_lab.manager import EnvIds, probe_objective, publish_log, resolve_env_ids, update_on_reset
+from adr_lab.manager import EnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.objectives import Objective
 
 __all__ = ["AdrCurriculumTerm", "IsaacLabBinding"]
@@ -86,17 +84,9 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         params = cfg.params
         self.objective: Objective = params["objective"]
         device = torch.device(env.device)
-        exchange = exchange_from_environment(device)
-        self.core = AdrCore(
-            ADRConfig.from_mapping(params["adr"]),
-            env.num_envs,
-            device=device,
-            seed=agreed_seed(int(params.get("seed", 0)), exchange, device),
-            exchange=exchange,
-            objective_name=repr(self.objective),
-        )
+        seed = int(params.get("seed", 0))
+        self.core = start_core(params["adr"], env, device, seed, self.objective)
         self.bindings = [_resolved(b, env, self.core) for b in params.get("bindings", ())]
-        probe_objective(self.core, self.objective, env)
         self._apply(torch.arange(env.num_envs, device=device))
 
     def __call__(

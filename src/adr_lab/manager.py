@@ -9,13 +9,14 @@ log keys (:func:`publish_log`); the framework modules only add what differs.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 import torch
 
-from adr_domain import UpdateReport
+from adr_domain import ADRConfig, ADREngine, UpdateReport
 from adr_lab.core import AdrCore
+from adr_lab.distributed import agreed_seed, exchange_from_environment
 from adr_lab.objectives import ManagerEnv, Objective
 
 __all__ = [
@@ -24,11 +25,32 @@ __all__ = [
     "probe_objective",
     "publish_log",
     "resolve_env_ids",
+    "start_core",
     "update_on_reset",
 ]
 
 EnvIds = torch.Tensor | slice | Sequence[int] | None
 """Env ids as managers pass them: a tensor, a slice, a sequence, or None (all)."""
+
+
+def start_core(
+    adr: ADRConfig | Mapping[str, Any],
+    env: ManagerEnv,
+    device: torch.device,
+    seed: int,
+    objective: Objective,
+) -> AdrCore:
+    """The engine glue of a curriculum term being built: one engine for the env's envs.
+
+    Joins the ``torchrun`` group when there is one (all ranks then take rank 0's
+    ``seed``) and probes the objective (:func:`probe_objective`).
+    """
+    exchange = exchange_from_environment(device)
+    seed = agreed_seed(seed, exchange, device)
+    engine = ADREngine(adr, env.num_envs, device=device, seed=seed, exchange=exchange)
+    core = AdrCore(engine, seed=seed, objective_name=repr(objective))
+    probe_objective(core, objective, env)
+    return core
 
 
 def resolve_env_ids(env_ids: EnvIds, num_envs: int, device: torch.device) -> torch.Tensor:

@@ -89,25 +89,22 @@ def run(env: ManagerBasedRlEnv, steps: int) -> list[dict[str, Any]]:
     return extras
 
 
+ELEMENTS = {
+    "body_mass": ("body_names", "body_ids"),
+    "geom_friction": ("geom_names", "geom_ids"),
+    "dof_damping": ("joint_names", "joint_v_adr"),
+    "actuator_gear": ("actuator_names", "ctrl_ids"),
+}
+"""Per field the oracle knows: its names attribute (asset, SceneEntityCfg) and index table."""
+
+
 def selection(env: ManagerBasedRlEnv, binding: FieldBinding) -> torch.Tensor:
     """Model indices of a binding's elements, looked up by name (the oracle's own way)."""
     asset = env.scene[binding.asset_cfg.name]
-    ix = asset.indexing
-    if binding.field == "body_mass":
-        names, ids = asset.body_names, ix.body_ids
-        wanted = binding.asset_cfg.body_names
-    elif binding.field == "geom_friction":
-        names, ids = asset.geom_names, ix.geom_ids
-        wanted = binding.asset_cfg.geom_names
-    elif binding.field == "dof_damping":
-        names, ids = asset.joint_names, ix.joint_v_adr
-        wanted = binding.asset_cfg.joint_names
-    elif binding.field == "actuator_gear":
-        names, ids = asset.actuator_names, ix.ctrl_ids
-        wanted = binding.asset_cfg.actuator_names
-    else:
-        raise AssertionError(f"no oracle for {binding.field}")
-    return ids[[list(names).index(n) for n in wanted]].long()
+    names_attr, index_attr = ELEMENTS[binding.field]
+    names = list(getattr(asset, names_attr))
+    wanted = getattr(binding.asset_cfg, names_attr)
+    return getattr(asset.indexing, index_attr)[[names.index(n) for n in wanted]].long()
 
 
 def written(env: ManagerBasedRlEnv, binding: FieldBinding) -> torch.Tensor:

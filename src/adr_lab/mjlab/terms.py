@@ -28,9 +28,8 @@ from mjlab.managers.curriculum_manager import CurriculumManager, CurriculumTermC
 from mjlab.managers.event_manager import EventTermCfg
 
 from adr_domain import ADRConfig, ADREngine, Commit, StateReader, commit_all
-from adr_lab.core import LAB_STATE_KEY, AdrCore
-from adr_lab.distributed import agreed_seed, exchange_from_environment
-from adr_lab.manager import EnvIds, probe_objective, publish_log, resolve_env_ids, update_on_reset
+from adr_lab.core import LAB_STATE_KEY
+from adr_lab.manager import EnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.mjlab.fields import FieldBinding, FieldWriter, declared_fields
 from adr_lab.objectives import Objective
 
@@ -119,19 +118,10 @@ class AdrCurriculum:
     def __init__(self, cfg: CurriculumTermCfg, env: ManagerBasedRlEnv) -> None:
         spec = _spec(cfg)
         device = torch.device(env.device)
-        exchange = exchange_from_environment(device)
         seed = spec.seed if spec.seed is not None else (env.cfg.seed or 0)
-        self.core = AdrCore(
-            spec.adr,
-            env.num_envs,
-            device=device,
-            seed=agreed_seed(seed, exchange, device),
-            exchange=exchange,
-            objective_name=repr(spec.objective),
-        )
         self.objective = spec.objective
+        self.core = start_core(spec.adr, env, device, seed, spec.objective)
         self.writer = FieldWriter(env, spec.bindings, self.core.engine)
-        probe_objective(self.core, self.objective, env)
         self._env = env
         self._all = torch.arange(env.num_envs, device=device)
         self.writer.write_and_recompute(self._all)

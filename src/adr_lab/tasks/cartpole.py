@@ -22,8 +22,8 @@ from mjlab.tasks.cartpole.cartpole_env_cfg import (
 
 from adr_lab.mjlab.consumers import AdrNoisyEffortActionCfg, noisy_observation
 from adr_lab.mjlab.fields import FieldBinding
-from adr_lab.mjlab.terms import AdrSpec, attach_adr
 from adr_lab.objectives import RewardSum
+from adr_lab.tasks.common import renamed, with_adr
 
 __all__ = ["CARTPOLE_ADR", "TASK_ID", "cartpole_adr_env_cfg", "cartpole_adr_runner_cfg"]
 
@@ -80,12 +80,9 @@ def cartpole_adr_env_cfg(play: bool = False) -> ManagerBasedRlEnvCfg:
     if not play:
         cfg.episode_length_s = EPISODE_LENGTH_S
     _noisy_actor(cfg)
-    adr = {**CARTPOLE_ADR, "update_adr_ranges": not play}
-    return attach_adr(cfg, AdrSpec(adr=adr, objective=OBJECTIVE, bindings=BINDINGS))
+    return with_adr(cfg, CARTPOLE_ADR, OBJECTIVE, BINDINGS, play)
 
 
 def cartpole_adr_runner_cfg() -> RslRlOnPolicyRunnerCfg:
     """mjlab's Cartpole PPO settings, logging to ``logs/rsl_rl/cartpole_adr``."""
-    cfg = cartpole_ppo_runner_cfg()
-    cfg.experiment_name = "cartpole_adr"
-    return cfg
+    return renamed(cartpole_ppo_runner_cfg(), "cartpole_adr")

@@ -18,8 +18,8 @@ from mjlab.tasks.velocity.config.go1.rl_cfg import unitree_go1_ppo_runner_cfg
 
 from adr_lab.mjlab.consumers import push_event
 from adr_lab.mjlab.fields import FieldBinding
-from adr_lab.mjlab.terms import AdrSpec, attach_adr
 from adr_lab.objectives import RewardSum
+from adr_lab.tasks.common import renamed, with_adr
 
 __all__ = ["GO1_ADR", "TASK_ID", "go1_flat_adr_env_cfg", "go1_flat_adr_runner_cfg"]
 
@@ -68,12 +68,9 @@ def go1_flat_adr_env_cfg(play: bool = False) -> ManagerBasedRlEnvCfg:
         cfg.events["push_robot"] = push_event(
             "push_velocity", SceneEntityCfg("robot"), interval_s=(1.0, 3.0)
         )
-    adr = {**GO1_ADR, "update_adr_ranges": not play}
-    return attach_adr(cfg, AdrSpec(adr=adr, objective=OBJECTIVE, bindings=BINDINGS))
+    return with_adr(cfg, GO1_ADR, OBJECTIVE, BINDINGS, play)
 
 
 def go1_flat_adr_runner_cfg() -> RslRlOnPolicyRunnerCfg:
     """mjlab's Go1 PPO settings, logging to ``logs/rsl_rl/go1_velocity_adr``."""
-    cfg = unitree_go1_ppo_runner_cfg()
-    cfg.experiment_name = "go1_velocity_adr"
-    return cfg
+    return renamed(unitree_go1_ppo_runner_cfg(), "go1_velocity_adr")
