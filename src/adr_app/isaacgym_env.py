@@ -34,7 +34,7 @@ from typing import Any, Final, Protocol
 import attrs
 import torch
 
-from adr_domain import ADREngine
+from adr_domain import ADREngine, is_int
 from adr_domain.errors import ConfigError
 
 __all__ = [
@@ -421,7 +421,7 @@ class IsaacGymVecEnv:
     def get_number_of_agents(self) -> int:
         """The task's ``num_agents`` (IsaacGymEnvs' ``env.numAgents``), default 1."""
         agents = getattr(self.task, "num_agents", 1)
-        return agents if isinstance(agents, int) and not isinstance(agents, bool) else 1
+        return agents if is_int(agents) else 1
 
     def get_env_info(self) -> dict[str, Any]:
         """``observation_space``, ``action_space``, ``agents``, ``value_size`` and, for

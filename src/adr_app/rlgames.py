@@ -25,7 +25,13 @@ import torch.distributed as dist
 from rl_games.algos_torch import a2c_continuous, players
 from rl_games.common.algo_observer import AlgoObserver
 
-from adr_domain import ADREngine, merge_engine_state, split_engine_state
+from adr_domain import (
+    ENGINE_STATE_KEY,
+    ADREngine,
+    adr_log_values,
+    merge_engine_state,
+    split_engine_state,
+)
 from adr_domain.errors import StateError
 from adr_infra import (
     Checkpoint,
@@ -35,7 +41,6 @@ from adr_infra import (
     save_checkpoint,
     tree_differences,
 )
-from adr_isaac.compat import adr_log_values
 
 __all__ = [
     "ADRAgent",
@@ -92,10 +97,10 @@ class DistributedEnvState:
     env state on rank 0 (a collective) and hands it to :meth:`absorb`; then
     :meth:`get_env_state` returns::
 
-        {**rank 0's env state,               # its "adr" entry: full engine state
+        {**rank 0's env state,               # its ENGINE_STATE_KEY entry: full engine state
          "world_size": W,
          "other_ranks": [rank r's env state with only the per-rank part of
-                         "adr", for r = 1 .. W-1]}
+                         ENGINE_STATE_KEY, for r = 1 .. W-1]}
 
     ADR's shared state (ranges, next limits, queues) is stored once. On
     resume every rank takes its own part back. A checkpoint of another world
@@ -126,12 +131,14 @@ class DistributedEnvState:
             RuntimeError: the ranks' ADR states diverged (never expected).
         """
         merged = dict(parts[0])
-        shared0 = split_engine_state(merged["adr"])[0] if "adr" in merged else None
+        shared0 = (
+            split_engine_state(merged[ENGINE_STATE_KEY])[0] if ENGINE_STATE_KEY in merged else None
+        )
         others = []
         for rank, state in enumerate(parts[1:], start=1):
             other = dict(state)
-            if "adr" in other and shared0 is not None:
-                shared, other["adr"] = split_engine_state(other["adr"])
+            if ENGINE_STATE_KEY in other and shared0 is not None:
+                shared, other[ENGINE_STATE_KEY] = split_engine_state(other[ENGINE_STATE_KEY])
                 differing = sorted({d.split(".")[1] for d in tree_differences(shared0, shared)})
                 if differing:
                     raise RuntimeError(
@@ -179,15 +186,15 @@ class DistributedEnvState:
                     "checkpoint env state: 'other_ranks' does not match its world_size"
                 )
             own = dict(others[self.rank - 1])
-            shared, _ = split_engine_state(env_state["adr"])
-            own["adr"] = merge_engine_state(shared, own["adr"])
+            shared, _ = split_engine_state(env_state[ENGINE_STATE_KEY])
+            own[ENGINE_STATE_KEY] = merge_engine_state(shared, own[ENGINE_STATE_KEY])
         self.env.set_env_state(own)
 
     def _restore_shared_adr(self, env_state: Mapping[str, Any]) -> None:
         engine = adr_engine_of(self.env)
-        if engine is None or "adr" not in env_state:
+        if engine is None or ENGINE_STATE_KEY not in env_state:
             raise StateError("resume_shared_adr_only: no ADR state in the checkpoint or env")
-        engine.load_shared_state(env_state["adr"])
+        engine.load_shared_state(env_state[ENGINE_STATE_KEY])
         log.warning(
             "restored only ADR's shared state (ranges, next limits, queues) from a checkpoint "
             "of %s process(es); envs, workers and random streams start fresh",
@@ -430,8 +437,8 @@ class ADRPlayer(players.PpoPlayerContinuous):  # type: ignore[misc]
         env_state = weights.get("env_state")
         engine = adr_engine_of(self.env)
         if engine is not None:
-            if isinstance(env_state, Mapping) and "adr" in env_state:
-                engine.load_shared_state(env_state["adr"])
+            if isinstance(env_state, Mapping) and ENGINE_STATE_KEY in env_state:
+                engine.load_shared_state(env_state[ENGINE_STATE_KEY])
             else:  # an IsaacGymEnvs checkpoint (ranges only), or none
                 restore_engine(engine, checkpoint, path=fn, restore_ranges=True)
         log.info("playing %s (epoch %s) at its ADR ranges", fn, weights.get("epoch"))
@@ -539,7 +546,7 @@ class ProgressObserver(AlgoObserver):  # type: ignore[misc]
                 writer.add_scalar("consecutive_successes/frame", successes, frame)
                 writer.add_scalar("consecutive_successes/epoch", successes, epoch_num)
             if engine is not None:
-                for key, value in adr_log_values(engine).items():
+                for key, value in adr_log_values(engine.report()).items():
                     writer.add_scalar(key, value, frame)
                 writer.add_scalar("adr/bounds_moved", record["bounds_moved"], frame)
                 writer.add_scalar("adr/params_widened", record["params_widened"], frame)

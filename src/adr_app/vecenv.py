@@ -23,8 +23,7 @@ from gymnasium import spaces
 
 from adr_app.tasks.config import ReorientConfig
 from adr_app.tasks.reorient import NUM_ACTIONS, OBS_DIM, ReorientTask
-from adr_domain import ADREngine, BoundaryExchange, checked_generator_state
-from adr_domain.errors import StateError
+from adr_domain import ADREngine, BoundaryExchange, StateReader
 
 __all__ = [
     "REORIENT_ENV_NAME",
@@ -258,11 +257,9 @@ class ReorientVecEnv:
         """
         if env_state is None:
             return
-        if not isinstance(env_state, Mapping):
-            raise StateError(f"env state: expected a mapping, got {type(env_state).__name__}")
-        rng = checked_generator_state(env_state.get(TORCH_RNG_KEY), f"env state: '{TORCH_RNG_KEY}'")
-        task_state = {k: v for k, v in env_state.items() if k != TORCH_RNG_KEY}
-        self.task.load_state_dict(task_state)
+        read = StateReader(env_state, "env state")
+        rng = read.generator(TORCH_RNG_KEY)
+        self.task.load_state_dict({k: v for k, v in read.state.items() if k != TORCH_RNG_KEY})
         torch.set_rng_state(rng)
         self._keep_on_next_reset = True
         logger.info("restored env state: step %d, ADR step %d", self.task.frame, self.task.adr.step)

@@ -26,9 +26,10 @@ from adr_domain.stateful import (
     StateReader,
     checked_generator_state,
     commit_all,
+    is_int,
 )
 from adr_domain.steps import Direction, step_bound
-from adr_domain.types import Bound, Boundary, DeltaStyle, ParamType, QueuePolicy, WorkerType
+from adr_domain.types import DeltaStyle, InputChecks, ParamType, QueuePolicy, WorkerType
 
 __all__ = [
     "ENGINE_STATE_KEY",
@@ -38,8 +39,6 @@ __all__ = [
     "ADRConfig",
     "ADREngine",
     "ADRParamConfig",
-    "Bound",
-    "Boundary",
     "BoundaryExchange",
     "Commit",
     "ConfigError",
@@ -48,6 +47,7 @@ __all__ = [
     "EngineState",
     "EnvIds",
     "IncompatibleStateError",
+    "InputChecks",
     "ParamTable",
     "ParamType",
     "QueuePolicy",
@@ -63,6 +63,7 @@ __all__ = [
     "adr_log_values",
     "checked_generator_state",
     "commit_all",
+    "is_int",
     "merge_engine_state",
     "migrate_engine_state",
     "split_engine_state",

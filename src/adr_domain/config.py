@@ -2,7 +2,7 @@
 
 :class:`ADRConfig` accepts the ``task.adr`` block of IsaacGymEnvs'
 ``AllegroHandDextremeADR.yaml`` unchanged (see ``cfg/adr/dextreme.yaml``) plus
-a few options of this project (``queue_policy``, ``validate_inputs``). Config
+a few options of this project (``queue_policy``, ``input_checks``). Config
 is read once and never mutated: runtime state lives in the engine.
 """
 
@@ -15,9 +15,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adr_domain.errors import ConfigError
-from adr_domain.types import DeltaStyle, ParamType, QueuePolicy
+from adr_domain.types import DeltaStyle, InputChecks, ParamType, QueuePolicy
 
 __all__ = [
+    "CATEGORICAL_MAX",
+    "MIN_MAGNITUDE",
+    "VALUE_MAX",
     "ADRConfig",
     "ADRParamConfig",
     "format_validation_errors",
@@ -27,9 +30,28 @@ __all__ = [
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
 
+VALUE_MAX = 3.4028234663852886e38
+"""The largest finite float32: per-env values of uniform parameters are float32,
+and simulators take float32 properties, so no bound may grow past it."""
+CATEGORICAL_MAX = float(2**53)
+"""The largest integer every float64 holds exactly: categorical bounds stay within it."""
+MIN_MAGNITUDE = 2.0**-60
+"""The smallest non-zero magnitude a parameter's numbers may have. Bounds that
+start from such numbers and move by such deltas are 0 or at least ``2**-112`` in
+magnitude: never denormal, in float64 or float32."""
+
 
 def _is_integer(value: float | None) -> bool:
     return value is None or (math.isfinite(value) and float(value).is_integer())
+
+
+def _check_magnitude(value: float, what: str) -> None:
+    """A parameter's number must be 0 or within ``[2**-60, 3.4e38]`` in magnitude."""
+    if value != 0 and not MIN_MAGNITUDE <= abs(value) <= VALUE_MAX:
+        raise ValueError(
+            f"{what} must be 0 or between 2**-60 and 3.4e38 in magnitude (float32 values, "
+            f"no denormals), got {value}"
+        )
 
 
 class ADRParamConfig(BaseModel):
@@ -39,7 +61,9 @@ class ADRParamConfig(BaseModel):
         init_range: ``[lo, hi]`` at the start of training; ranges never shrink
             inside it.
         limits: ``[lo, hi]`` that ranges never grow past; a missing entry or
-            ``null`` means unbounded on that side. Default: unbounded.
+            ``null`` means unbounded on that side, where ranges stop at the
+            largest value the parameter can hold (see :attr:`effective_limits`).
+            Default: unbounded.
         delta: step by which a bound moves (``>= 0``; ``0`` disables the
             parameter for ADR and for the NPD metric).
         delta_style: ``additive`` (default) or ``multiplicative`` (``delta > 1``).
@@ -89,6 +113,17 @@ class ADRParamConfig(BaseModel):
     def _delta_non_negative(cls, value: float) -> float:
         if not math.isfinite(value) or value < 0:
             raise ValueError(f"delta must be a finite number >= 0, got {value}")
+        _check_magnitude(value, "delta")
+        return value
+
+    @field_validator("init_range", "limits")
+    @classmethod
+    def _values_representable(
+        cls, value: tuple[float | None, float | None]
+    ) -> tuple[float | None, float | None]:
+        for v in value:
+            if v is not None and not math.isnan(v) and not math.isinf(v):
+                _check_magnitude(v, "values")
         return value
 
     @field_validator("range_path")
@@ -120,12 +155,33 @@ class ADRParamConfig(BaseModel):
                 raise ValueError(f"categorical init_range must hold integers, got [{lo}, {hi}]")
             if not all(v is None or math.isinf(v) or _is_integer(v) for v in self.limits):
                 raise ValueError(f"categorical limits must be integers, got [{lim_lo}, {lim_hi}]")
+            numbers = [lo, hi, *(v for v in self.limits if v is not None and math.isfinite(v))]
+            if any(abs(v) > CATEGORICAL_MAX for v in numbers):
+                raise ValueError(
+                    f"categorical init_range and limits must lie within +-2**53, got "
+                    f"[{lo}, {hi}] and [{lim_lo}, {lim_hi}]"
+                )
             if self.delta_style is not DeltaStyle.ADDITIVE or not _is_integer(self.delta):
                 raise ValueError(
                     "categorical parameters need an additive integer delta, got "
                     f"{self.delta_style.value} {self.delta}"
                 )
         return self
+
+    @property
+    def effective_limits(self) -> tuple[float, float]:
+        """The limits the engine applies: the configured ones, where an unbounded
+        side (``null`` or infinite) stops at the largest value the parameter's
+        values can hold (``+-3.4e38``, float32; ``+-2**53`` for categorical
+        parameters) and a multiplicative parameter's lower side at ``2**-60``.
+        Bounds, next limits, per-env values and NPD thus stay finite."""
+        cap = CATEGORICAL_MAX if self.type is ParamType.CATEGORICAL else VALUE_MAX
+        floor = MIN_MAGNITUDE if self.delta_style is DeltaStyle.MULTIPLICATIVE else -cap
+        lo, hi = self.limits
+        return (
+            floor if lo is None or math.isinf(lo) else max(lo, floor),
+            cap if hi is None or math.isinf(hi) else min(hi, cap),
+        )
 
     @property
     def is_tensor(self) -> bool:
@@ -162,9 +218,15 @@ class ADRConfig(BaseModel):
             checkpoint (False: start them fresh from ``init_range``). Default True.
         queue_policy: ``sliding`` (default, IsaacGymEnvs) or
             ``clear_on_decision`` (OpenAI Algorithm 1).
-        validate_inputs: check objective values and env ids of every update
-            (one device-to-host sync per call); False keeps updates sync-free
-            and ignores invalid entries instead. Default True.
+        input_checks: what an update does with bad input values (env ids out
+            of range or repeated, non-finite objectives of finished envs):
+            ``deferred`` (default) keeps them out of the state and raises the
+            first at the next ``engine.check()`` (no host sync in an update);
+            ``eager`` raises at once, before anything changes (one host sync
+            per update); ``off`` ignores out-of-range ids and non-finite
+            results and does not detect repeated ids.
+        validate_inputs: False is ``input_checks: off`` (kept from earlier
+            versions). Default True.
         params: the parameters, by name, in a fixed order (at least one).
     """
 
@@ -181,8 +243,27 @@ class ADRConfig(BaseModel):
     adr_rollout_perf_alpha: float = Field(default=0.99, ge=0.0, le=1.0)
     adr_load_from_checkpoint: bool = True
     queue_policy: QueuePolicy = QueuePolicy.SLIDING
+    input_checks: InputChecks = InputChecks.DEFERRED
     validate_inputs: bool = True
     params: dict[str, ADRParamConfig]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_inputs_false_is_checks_off(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("validate_inputs", True) is not False:
+            return data
+        checks = data.get("input_checks", InputChecks.OFF.value)
+        if checks not in (InputChecks.OFF, InputChecks.OFF.value):
+            raise ValueError(
+                f"validate_inputs: false means input_checks: off, but input_checks is {checks!r}"
+            )
+        return {**data, "input_checks": InputChecks.OFF.value}
+
+    @model_validator(mode="after")
+    def _checks_off_is_validate_inputs_false(self) -> ADRConfig:
+        if self.input_checks is InputChecks.OFF and self.validate_inputs:
+            object.__setattr__(self, "validate_inputs", False)
+        return self
 
     @field_validator("params")
     @classmethod

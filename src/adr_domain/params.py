@@ -33,7 +33,10 @@ class ParamTable:
         types: sampling type of each parameter.
         range_paths: each parameter's ``range_path`` or None (tensor parameter).
         init: ``(P, 2)`` float64 init ranges.
-        limits: ``(P, 2)`` float64 limits, ``-inf``/``+inf`` where unbounded.
+        limits: ``(P, 2)`` float64 limits as configured, ``-inf``/``+inf`` where
+            unbounded.
+        effective_limits: ``(P, 2)`` float64 limits the engine applies, finite
+            (see :attr:`~adr_domain.config.ADRParamConfig.effective_limits`).
         delta: ``(P,)`` float64 step sizes.
         multiplicative: ``(P,)`` bool, True for multiplicative delta style.
         enabled: ``(P,)`` bool, ``delta >= 1e-9`` (counted in NPD).
@@ -46,6 +49,7 @@ class ParamTable:
     range_paths: tuple[str | None, ...]
     init: torch.Tensor
     limits: torch.Tensor
+    effective_limits: torch.Tensor
     delta: torch.Tensor
     multiplicative: torch.Tensor
     enabled: torch.Tensor
@@ -58,12 +62,17 @@ class ParamTable:
         specs = list(cfg.params.values())
         f64 = {"dtype": torch.float64, "device": device}
 
+        init = torch.tensor([list(s.init_range) for s in specs], **f64)  # type: ignore[arg-type]
+
         def limit(value: float | None, default: float) -> float:
             return default if value is None else float(value)
 
-        init = torch.tensor([list(s.init_range) for s in specs], **f64)  # type: ignore[arg-type]
         limits = torch.tensor(
             [[limit(s.limits[0], -math.inf), limit(s.limits[1], math.inf)] for s in specs],
+            **f64,  # type: ignore[arg-type]
+        )
+        effective = torch.tensor(
+            [list(s.effective_limits) for s in specs],
             **f64,  # type: ignore[arg-type]
         )
         delta = torch.tensor([s.delta for s in specs], **f64)  # type: ignore[arg-type]
@@ -77,6 +86,7 @@ class ParamTable:
             range_paths=tuple(s.range_path for s in specs),
             init=init,
             limits=limits,
+            effective_limits=effective,
             delta=delta,
             multiplicative=torch.tensor(
                 [s.delta_style is DeltaStyle.MULTIPLICATIVE for s in specs], device=device

@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 import torch
 
 from adr_domain.errors import SchemaVersionError, StateError
+from adr_domain.streams import SHARED_STREAMS
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -119,8 +120,6 @@ SHARED_KEYS = (
 """Entries every rank of a distributed run holds identically."""
 PER_RANK_KEYS = ("num_envs", "worker_types", "adr_modes", "tensor_values")
 """Entries of one rank's own envs."""
-SHARED_STREAMS = ("decide",)
-"""Random streams every rank draws identically."""
 
 
 def split_engine_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

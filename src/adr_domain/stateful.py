@@ -17,7 +17,7 @@ import builtins
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import torch
 
@@ -38,8 +38,8 @@ Commit = Callable[[], None]
 """Applies a fully checked state; it cannot fail on the state's content."""
 
 
-def is_int(value: object) -> bool:
-    """True for an ``int`` that is not a ``bool``."""
+def is_int(value: object) -> TypeGuard[int]:
+    """True for an ``int`` that is not a ``bool`` (the one home of that check)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -151,7 +151,7 @@ class StateReader:
             raise self.fail(key, "must be a mapping")
         return StateReader(value, self.what, f"{self._prefix}{key}.")
 
-    def keys(self) -> list[builtins.str]:
+    def names(self) -> list[builtins.str]:
         """The entry names, as strings."""
         return [str(k) for k in self.state]
 
@@ -164,7 +164,7 @@ class StateReader:
     ) -> builtins.int:
         """An ``int`` (not a ``bool``) in ``[low, high]`` where given."""
         value = self.state.get(key)
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not is_int(value):
             raise self.fail(key, f"must be an int, got {value!r}")
         if (low is not None and value < low) or (high is not None and value > high):
             raise self.fail(key, f"must lie in [{low}, {high}], got {value}")
@@ -205,7 +205,7 @@ class StateReader:
     def tensor(
         self,
         key: builtins.str,
-        shape: tuple[builtins.int, ...] | None = None,
+        shape: tuple[builtins.int | None, ...] | None = None,
         dtype: torch.dtype | None = None,
         *,
         finite: builtins.bool = False,
@@ -213,13 +213,15 @@ class StateReader:
         """A tensor of ``shape`` and ``dtype`` (where given), detached, on the CPU.
 
         Args:
+            shape: the expected shape; ``None`` entries match any size.
             finite: refuse NaN and infinite values (floating-point tensors).
         """
         value = self.state.get(key)
         if not isinstance(value, torch.Tensor):
             raise self.fail(key, f"must be a tensor, got {type(value).__name__}")
-        if shape is not None and tuple(value.shape) != tuple(shape):
-            raise self.fail(key, f"has shape {tuple(value.shape)}, expected {tuple(shape)}")
+        if shape is not None and not _shape_matches(tuple(value.shape), shape):
+            expected = tuple("*" if s is None else s for s in shape)
+            raise self.fail(key, f"has shape {tuple(value.shape)}, expected {expected}")
         if dtype is not None and value.dtype != dtype:
             raise self.fail(key, f"has dtype {value.dtype}, expected {dtype}")
         out = value.detach().cpu()
@@ -250,3 +252,10 @@ class StateReader:
                 "(written by another version of adr-kit?)"
             )
         return int(value)
+
+
+def _shape_matches(actual: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:
+    """Same rank, and every fixed size equal."""
+    return len(actual) == len(expected) and all(
+        e is None or a == e for a, e in zip(actual, expected, strict=True)
+    )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from enum import Enum, IntEnum
 
-import attrs
-
-__all__ = ["Bound", "Boundary", "DeltaStyle", "ParamType", "QueuePolicy", "WorkerType"]
+__all__ = ["DeltaStyle", "InputChecks", "ParamType", "QueuePolicy", "WorkerType"]
 
 
 class WorkerType(IntEnum):
@@ -22,13 +20,6 @@ class WorkerType(IntEnum):
     """Plays with one parameter pinned to one bound; its result decides that bound."""
     TEST = 2
     """Plays with default parameters; never assigned by the engine."""
-
-
-class Bound(IntEnum):
-    """Which end of a parameter's range."""
-
-    LOW = 0
-    HIGH = 1
 
 
 class DeltaStyle(str, Enum):
@@ -60,26 +51,15 @@ class QueuePolicy(str, Enum):
     whether or not its bound moved."""
 
 
-@attrs.frozen
-class Boundary:
-    """One end of one parameter's range: ``(param_index, bound)``.
+class InputChecks(str, Enum):
+    """What an update does with bad input values (ids out of range or repeated,
+    non-finite objectives of finished envs)."""
 
-    The ``2n`` / ``2n + 1`` integer encoding ("ADR mode") of the reference
-    implementation exists only at the compatibility edge, via :attr:`mode` and
-    :meth:`from_mode`.
-    """
-
-    param: int = attrs.field(validator=attrs.validators.ge(0))
-    bound: Bound = attrs.field(converter=Bound)
-
-    @property
-    def mode(self) -> int:
-        """The reference's mode index: ``2 * param + bound``."""
-        return 2 * self.param + int(self.bound)
-
-    @classmethod
-    def from_mode(cls, mode: int) -> Boundary:
-        """Decode a reference mode index (``2n`` = lower, ``2n + 1`` = upper of param ``n``)."""
-        if mode < 0:
-            raise ValueError(f"mode must be >= 0, got {mode}")
-        return cls(mode // 2, Bound(mode % 2))
+    DEFERRED = "deferred"
+    """Keep them out of the state on the device and raise the first at the
+    next ``engine.check()`` (no host sync in the update)."""
+    EAGER = "eager"
+    """Raise at once, before anything changes (one host sync per update)."""
+    OFF = "off"
+    """Do not check: out-of-range ids and non-finite results are ignored,
+    repeated ids are not detected (no host sync)."""

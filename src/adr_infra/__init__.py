@@ -21,7 +21,6 @@ its own, not from here. See ``docs/checkpoints.md``.
 
 from adr_infra.atomic import atomic_write, atomic_write_bytes, is_temp_file, remove_stale_temp_files
 from adr_infra.checkpoint import (
-    ENGINE_STATE_KEY,
     ENV_STATE_KEY,
     FORMAT_MIGRATIONS,
     FORMAT_VERSION,
@@ -72,7 +71,6 @@ from adr_infra.tree import (
 )
 
 __all__ = [
-    "ENGINE_STATE_KEY",
     "ENV_STATE_KEY",
     "FORMAT_MIGRATIONS",
     "FORMAT_VERSION",

@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from adr_domain import ENGINE_STATE_KEY
 from adr_infra.errors import (
     CheckpointNotFoundError,
     CorruptCheckpointError,
@@ -39,7 +40,6 @@ from adr_infra.errors import (
 from adr_infra.tree import StateTree, normalize_tree, tree_digest
 
 __all__ = [
-    "ENGINE_STATE_KEY",
     "ENV_STATE_KEY",
     "FORMAT_MIGRATIONS",
     "FORMAT_NAME",
@@ -64,8 +64,6 @@ META_KEY = "adr_kit"
 """The one top-level key adr-kit adds to an rl_games checkpoint dict."""
 ENV_STATE_KEY = "env_state"
 """Where rl_games keeps ``vec_env.get_env_state()``."""
-ENGINE_STATE_KEY = "adr"
-"""Where the env state keeps the ADR engine's :class:`~adr_domain.EngineState`."""
 
 Payload = dict[str, Any]
 Migration = Callable[[Payload], Payload]

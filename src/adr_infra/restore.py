@@ -27,14 +27,20 @@ from typing import Any
 import attrs
 import torch
 
-from adr_domain import ADREngine, SchemaVersionError, StateError, step_bound
+from adr_domain import (
+    ENGINE_STATE_KEY,
+    REFERENCE_PARAMS_KEY,
+    ADREngine,
+    SchemaVersionError,
+    StateError,
+    step_bound,
+)
 from adr_domain.errors import IncompatibleStateError
-from adr_infra.checkpoint import ENGINE_STATE_KEY, Checkpoint
+from adr_infra.checkpoint import Checkpoint
 from adr_infra.errors import IncompatibleCheckpointError, UnsupportedVersionError
 
 __all__ = [
     "REFERENCE_MISSING",
-    "REFERENCE_PARAMS_KEY",
     "RestoreReport",
     "RestoreSource",
     "import_isaacgymenvs_env_state",
@@ -45,8 +51,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REFERENCE_PARAMS_KEY = "adr_params"
-"""Key of the per-parameter ranges in IsaacGymEnvs' env state."""
 
 REFERENCE_MISSING = (
     "boundary queues",

@@ -13,9 +13,9 @@ from typing import Any
 import attrs
 import torch
 
-from adr_domain import ADRConfig, WorkerType
+from adr_domain import REFERENCE_PARAMS_KEY, ADRConfig, WorkerType
 from adr_infra.checkpoint import Checkpoint
-from adr_infra.restore import REFERENCE_PARAMS_KEY, RestoreSource, number_pair
+from adr_infra.restore import RestoreSource, number_pair
 from adr_infra.tree import tensor_nbytes
 
 __all__ = ["CheckpointSummary", "ParamSummary", "WorkerSplit", "summarize"]

@@ -8,23 +8,25 @@ IsaacGymEnvs is missing. ``import adr_isaac`` never imports Isaac Gym.
 
 from typing import TYPE_CHECKING
 
-from adr_isaac.adr_task import ADRTaskMixin, TaskSettings
-from adr_isaac.compat import ADRCompat, ADRExtras, RolloutWorkerModes
-from adr_isaac.env_state import ADR_KEY, ADR_PARAMS_KEY, DR_KEY, restore_tensor
+from adr_isaac.adr_task import ADRTaskMixin
+from adr_isaac.compat import ADRCompat, ADRExtras
+from adr_isaac.env_state import restore_tensor
 from adr_isaac.randomizer import PropertyRandomizer, SimContext
+from adr_isaac.reference import ReferenceADR, RolloutWorkerModes
+from adr_isaac.task_settings import TaskSettings
+from adr_isaac.task_state import DR_KEY
 
 if TYPE_CHECKING:
     from adr_isaac.isaacgym_task import ADRVecTask as ADRVecTask
 
 # ADRVecTask is left out of __all__ so that `from adr_isaac import *` works without Isaac Gym.
 __all__ = [
-    "ADR_KEY",
-    "ADR_PARAMS_KEY",
     "DR_KEY",
     "ADRCompat",
     "ADRExtras",
     "ADRTaskMixin",
     "PropertyRandomizer",
+    "ReferenceADR",
     "RolloutWorkerModes",
     "SimContext",
     "TaskSettings",

@@ -27,7 +27,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adr_domain import ADRConfig, ConfigError
+from adr_domain import ADRConfig, ConfigError, is_int
 from adr_domain.config import to_plain
 
 __all__ = [
@@ -97,7 +97,7 @@ def validate_dr_params(
                 noise,
             )
     freq = plain.get("frequency", 1)
-    if isinstance(freq, bool) or not isinstance(freq, int) or freq < 1:
+    if not is_int(freq) or freq < 1:
         problems.append(f"{where}.frequency: must be an int >= 1, got {freq!r}")
     sim_params = plain.get("sim_params", {})
     if not isinstance(sim_params, Mapping):
@@ -179,12 +179,12 @@ def _check_entry(path: str, entry: Any, problems: list[str]) -> None:
                 f"{path}.schedule: must be one of {', '.join(_SCHEDULES)}, got {schedule!r}"
             )
         steps = entry.get("schedule_steps")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        if not is_int(steps) or steps <= 0:
             problems.append(f"{path}.schedule_steps: must be an int > 0, got {steps!r}")
     if not isinstance(entry.get("setup_only", False), bool):
         problems.append(f"{path}.setup_only: must be true or false")
     buckets = entry.get("num_buckets", 0)
-    if isinstance(buckets, bool) or not isinstance(buckets, int) or buckets < 0:
+    if not is_int(buckets) or buckets < 0:
         problems.append(f"{path}.num_buckets: must be an int >= 0, got {buckets!r}")
 
 

@@ -27,8 +27,9 @@ import attrs
 import numpy as np
 import torch
 
-from adr_domain import StateError, checked_generator_state
+from adr_domain import StateReader
 from adr_isaac.dr_params import ACTOR_PROPERTY_GROUPS
+from adr_isaac.dr_sampling import bucketize, combine, draw_samples
 from adr_isaac.gym_types import DofProperties, EnvHandle, Gym, GymApi, SimHandle, SimParams
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "RandomisationCallback",
     "SimContext",
     "StagedRandomizerState",
-    "draw_samples",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,77 +60,6 @@ class SimContext:
     sim: SimHandle
     envs: Sequence[EnvHandle]
     gym_api: GymApi | None = None
-
-
-def schedule_scaling(entry: Mapping[str, Any], step: int) -> float:
-    """The schedule factor of an entry at frame ``step`` (1 without a schedule)."""
-    schedule = entry.get("schedule")
-    if schedule is None:
-        return 1.0
-    steps = int(entry["schedule_steps"])
-    if schedule == "linear":
-        return min(max(step, 0), steps) / steps
-    return 0.0 if step < steps else 1.0
-
-
-def draw_samples(
-    entry: Mapping[str, Any], count: int, step: int, generator: torch.Generator
-) -> torch.Tensor:
-    """``(count,)`` float64 samples of one DR entry.
-
-    ``uniform`` draws from ``[lo, hi]``; ``loguniform`` from ``[lo, hi]``
-    uniformly in log space; ``gaussian`` reads ``range`` as ``[mean, std]``.
-    A schedule scales the range towards 0 (``additive``) or 1 (``scaling``).
-    A point range ``[v, v]`` gives exactly ``v`` (a boundary worker's bound).
-    One call draws ``count`` numbers from ``generator`` whatever the range.
-
-    Raises:
-        ValueError: a loguniform range that is not positive.
-    """
-    lo, hi = (float(v) for v in entry["range"])
-    scaling = schedule_scaling(entry, step)
-    if entry["operation"] == "additive":
-        lo, hi = lo * scaling, hi * scaling
-    else:
-        lo, hi = lo * scaling + (1.0 - scaling), hi * scaling + (1.0 - scaling)
-    f64 = torch.float64
-    if entry["distribution"] == "gaussian":
-        return lo + hi * torch.randn(count, generator=generator, dtype=f64)
-    u = torch.rand(count, generator=generator, dtype=f64)
-    if lo == hi:
-        return torch.full((count,), lo, dtype=f64)
-    if entry["distribution"] == "loguniform":
-        if lo <= 0.0:
-            raise ValueError(f"loguniform DR entry needs a positive range, got [{lo}, {hi}]")
-        log_lo, log_hi = math.log(lo), math.log(hi)
-        return torch.exp(log_lo + (log_hi - log_lo) * u)
-    return lo + (hi - lo) * u
-
-
-def bucketize(values: torch.Tensor, entry: Mapping[str, Any] | None) -> torch.Tensor:
-    """Snap values down to ``entry``'s ``num_buckets`` material buckets (if any).
-
-    Buckets split the entry's range (``uniform``) or mean ± 2 sqrt(second
-    value) (otherwise) into equal parts; a value below the first bucket goes
-    to the first bucket (IsaacGymEnvs wraps it to the last one).
-    """
-    if entry is None:
-        return values
-    n = int(entry.get("num_buckets", 0))
-    if n <= 0:
-        return values
-    a, b = (float(v) for v in entry["range"])
-    if entry["distribution"] == "uniform":
-        lo, hi = a, b
-    else:
-        lo, hi = a - 2.0 * math.sqrt(b), a + 2.0 * math.sqrt(b)
-    edges = (hi - lo) * torch.arange(n, dtype=torch.float64) / n + lo
-    index = (torch.searchsorted(edges, values, right=True) - 1).clamp(min=0)
-    return edges[index]
-
-
-def _combine(original: torch.Tensor, samples: torch.Tensor, operation: str) -> torch.Tensor:
-    return original * samples if operation == "scaling" else original + samples
 
 
 @attrs.frozen(eq=False)
@@ -201,7 +130,7 @@ class PropertyRandomizer:
         prop = ctx.gym.get_sim_params(ctx.sim)
         original = torch.tensor(self._gravity_original_of(prop), dtype=torch.float64)
         samples = draw_samples(entry, 3, step, self.generator)
-        self.gravity = _combine(original, samples, entry["operation"])
+        self.gravity = combine(original, samples, entry["operation"])
         self._write_gravity(ctx, prop, callback)
 
     def randomize_env(
@@ -241,7 +170,7 @@ class PropertyRandomizer:
                     if spec.get("setup_only", False) and not setup_phase:
                         continue
                     sample = draw_samples(spec, 1, step, self.generator)
-                    scale = _combine(torch.ones(1, dtype=torch.float64), sample, spec["operation"])
+                    scale = combine(torch.ones(1, dtype=torch.float64), sample, spec["operation"])
                     self._write_scale(ctx, env, env_id, actor, handle, scale, callback)
                     continue
                 entries = [
@@ -307,7 +236,7 @@ class PropertyRandomizer:
         step: int,
     ) -> torch.Tensor:
         samples = draw_samples(entry, base.numel(), step, self.generator)
-        return bucketize(_combine(base, samples, entry["operation"]), default_entry)
+        return bucketize(combine(base, samples, entry["operation"]), default_entry)
 
     def _randomize_colors(self, ctx: SimContext, env: EnvHandle, handle: int) -> None:
         api = ctx.gym_api
@@ -510,33 +439,22 @@ class PropertyRandomizer:
         Raises:
             StateError: naming the malformed entry.
         """
-        where = "domain randomization state"
-        rng = checked_generator_state(state.get("rng"), f"{where}: 'rng'")
-        values_in = state.get("values")
-        if not isinstance(values_in, Mapping):
-            raise StateError(f"{where}: 'values' must be a mapping")
-        values: dict[str, torch.Tensor] = {}
-        for key, value in values_in.items():
-            if (
-                not isinstance(value, torch.Tensor)
-                or value.dtype != torch.float64
-                or value.dim() != 2
-                or value.shape[0] != self.num_envs
-            ):
-                raise StateError(
-                    f"{where}: values[{key!r}] must be a ({self.num_envs}, count) float64 tensor"
-                )
-            values[str(key)] = value.detach().cpu().clone()
-        gravity = state.get("gravity")
-        if not isinstance(gravity, torch.Tensor) or tuple(gravity.shape) not in ((0,), (3,)):
-            raise StateError(f"{where}: 'gravity' must be a (3,) or empty tensor")
+        read = StateReader(state, "domain randomization state")
+        saved = read.child("values")
+        values = {
+            key: saved.tensor(key, (self.num_envs, None), torch.float64).clone()
+            for key in saved.names()
+        }
+        gravity = read.tensor("gravity")
+        if tuple(gravity.shape) not in ((0,), (3,)):
+            raise read.fail("gravity", "must be a (3,) or empty tensor")
         current = {k: tuple(v.shape) for k, v in self.values.items()}
-        saved = {k: tuple(v.shape) for k, v in values.items()}
+        shapes = {k: tuple(v.shape) for k, v in values.items()}
         return StagedRandomizerState(
-            rng=rng.cpu().clone(),
+            rng=read.generator("rng").clone(),
             values=values,
-            gravity=gravity.to(torch.float64).cpu().clone() if gravity.numel() else None,
-            layout_matches=not current or current == saved,
+            gravity=gravity.to(torch.float64).clone() if gravity.numel() else None,
+            layout_matches=not current or current == shapes,
         )
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:

@@ -14,8 +14,8 @@ from builders import small_cfg
 N = 16
 
 
-def fresh() -> ADREngine:
-    engine = ADREngine(small_cfg(), N, seed=3)
+def fresh(checks: str = "deferred") -> ADREngine:
+    engine = ADREngine(small_cfg(input_checks=checks), N, seed=3)
     engine.update(torch.arange(N), torch.full((N,), 7.0))  # assign workers, fill some queues
     return engine
 
@@ -60,8 +60,9 @@ def objective_with(value: float, at: int = 2) -> torch.Tensor:
 def test_bad_update_input_is_rejected_and_changes_nothing(
     ids: Any, objective: Any, message: str
 ) -> None:
-    """update() raises a ValueError naming the argument and leaves every bit of state as it was."""
-    engine = fresh()
+    """With eager checks, update() raises a ValueError naming the argument and leaves
+    every bit of state as it was."""
+    engine = fresh("eager")
     before = engine.state_dict()
     with pytest.raises(ValueError, match=message):
         engine.update(ids, objective)
@@ -106,16 +107,19 @@ def test_unchecked_updates_ignore_invalid_entries_instead_of_failing() -> None:
     assert torch.isfinite(engine.rollout_perf)
 
 
-def test_a_validated_update_synchronizes_with_the_host_once_and_an_unchecked_one_never() -> None:
-    """The input check is the only device-to-host sync of update()."""
-    for validate, expected in ((True, 1), (False, 0)):
-        engine = ADREngine(small_cfg(validate_inputs=validate), 64, seed=0)
-        engine.recycle(torch.arange(64))
-        objective = torch.rand(64) * 30
-        with count_host_syncs() as syncs:
-            for step in range(4):
-                engine.update(torch.arange(step * 8, step * 8 + 8), objective)
-        assert syncs.total == 4 * expected, dict(syncs.counts)
+@pytest.mark.parametrize(("checks", "expected"), [("eager", 1), ("deferred", 0), ("off", 0)])
+def test_only_an_eager_check_synchronizes_an_update_with_the_host(
+    checks: str, expected: int
+) -> None:
+    """The eager input check is the only device-to-host sync of update(); deferred
+    checks and no checks have none."""
+    engine = ADREngine(small_cfg(input_checks=checks), 64, seed=0)
+    engine.recycle(torch.arange(64))
+    objective = torch.rand(64) * 30
+    with count_host_syncs() as syncs:
+        for step in range(4):
+            engine.update(torch.arange(step * 8, step * 8 + 8), objective)
+    assert syncs.total == 4 * expected, dict(syncs.counts)
 
 
 def test_clear_other_queues_updates_stay_sync_free() -> None:

@@ -10,7 +10,7 @@ import torch
 from adr_domain import ADRConfig, ConfigError
 from adr_isaac import RolloutWorkerModes
 from adr_isaac.dr_params import resolve_path, validate_dr_params, validate_range_paths
-from adr_isaac.randomizer import bucketize, draw_samples
+from adr_isaac.dr_sampling import bucketize, draw_samples
 from builders import dextreme_adr_cfg
 from isaac_tasks import CubeHandTaskADR, dextreme_dr_params, run, task_config
 

@@ -187,3 +187,22 @@ def test_a_checkpoint_saved_through_the_adapter_resumes_exactly(
     assert_same(resumed.get_env_state(), straight.get_env_state())
     assert resumed.gym.physical_snapshot() == straight.gym.physical_snapshot()
     assert resumed.adr_params == straight.adr_params
+
+
+def test_set_env_state_never_calls_get_env_state() -> None:
+    """Restoring learns which entries a level owns from its declarations, not by
+    building (and copying to the CPU) the whole current state."""
+    state = _trained(steps=10).get_env_state()
+    task = ResumableCubeHandTask(task_config())
+    calls = 0
+    original = task.get_env_state
+
+    def counting() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return original()
+
+    task.get_env_state = counting  # type: ignore[method-assign]
+    task.set_env_state(state)
+    assert calls == 0
+    assert task.act_moving_average == state["act_moving_average"]

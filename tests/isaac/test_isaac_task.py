@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from adr_domain import adr_log_values
 from adr_isaac import RolloutWorkerModes
-from adr_isaac.compat import adr_log_values
 from isaac_tasks import CubeHandTask, CubeHandTaskADR, hand_damping_multipliers, run, task_config
 
 
@@ -56,7 +56,7 @@ def test_extras_is_a_dict_holding_the_reference_adr_entries_as_scalars(
     assert float(extras["adr/npd"]) == pytest.approx(float(trained.adr_engine.npd()))
     # Every adr/ entry, queue means and lengths included, agrees with the host-side log values.
     published = {k: float(v) for k, v in extras.items() if k.startswith("adr/")}
-    assert published == pytest.approx(adr_log_values(trained.adr_engine, trained.adr.last_report))
+    assert published == pytest.approx(adr_log_values(trained.last_adr_report))
 
 
 def test_every_env_gets_physical_properties_from_its_own_dr_dict() -> None:

@@ -65,6 +65,9 @@ def task_config(
 class CubeHandTask(ADRVecTask):
     """A hand turning a cube, as IsaacGymEnvs' ``AllegroHandDextreme`` (no physics)."""
 
+    # Added by get_env_state below and restored by the ADR level, by attribute.
+    env_state_keys = ("act_moving_average",)
+
     def __init__(
         self,
         cfg: dict[str, Any],

@@ -57,16 +57,18 @@ from adr_app.tasks.quat import (
     rotation_distance,
 )
 from adr_domain import (
+    ENGINE_STATE_KEY,
     ADRConfig,
     ADREngine,
     BoundaryExchange,
+    Commit,
     ConfigError,
     EngineState,
     ParamType,
+    StateReader,
     UpdateReport,
-    checked_generator_state,
+    is_int,
 )
-from adr_domain.errors import SchemaVersionError, StateError
 
 __all__ = [
     "CATEGORICAL_PARAMS",
@@ -250,11 +252,11 @@ class ReorientTask:
         self.cfg = ReorientConfig.from_mapping(cfg)
         env = self.cfg.env
         n = env.num_envs if num_envs is None else num_envs
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        if not is_int(n) or n <= 0:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         adr_seed = seed if adr_seed is None else adr_seed
         for name, value in (("seed", seed), ("adr_seed", adr_seed)):
-            if isinstance(value, bool) or not isinstance(value, int):
+            if not is_int(value):
                 raise ValueError(f"{name} must be an int, got {value!r}")
         adr_cfg = _checked_adr_config(self.cfg.adr)
         self.num_envs = n
@@ -576,72 +578,47 @@ class ReorientTask:
                 misshapen entry, a wrong schema version, task or env count; the
                 engine's own errors for its part.
         """
-        staged = self._stage(state)
-        adr_state = state.get("adr")
-        if not isinstance(adr_state, Mapping):
-            raise StateError("Reorient state: 'adr' must be a mapping (the engine's state)")
-        self.adr.load_state_dict(adr_state, restore_ranges=restore_ranges)
-        self._commit(staged)
+        self.stage_state_dict(state, restore_ranges=restore_ranges)()
 
-    def _stage(self, state: Mapping[str, Any]) -> dict[str, Any]:
-        if not isinstance(state, Mapping):
-            raise StateError(f"Reorient state: expected a mapping, got {type(state).__name__}")
-        version = state.get("schema_version")
-        if version != STATE_SCHEMA_VERSION or isinstance(version, bool):
-            raise SchemaVersionError(
-                f"Reorient state: schema_version {version!r} is not {STATE_SCHEMA_VERSION}"
-            )
-        if state.get("task_name") != TASK_NAME:
-            raise StateError(
-                f"Reorient state: task_name {state.get('task_name')!r} is not {TASK_NAME!r}"
-            )
-        task = state.get("task")
-        if not isinstance(task, Mapping):
-            raise StateError("Reorient state: 'task' must be a mapping")
-        ints = {k: _state_int(task, k) for k in ("num_envs", "frame", "queue_head")}
-        if ints["num_envs"] != self.num_envs:
-            raise StateError(
-                f"Reorient state: task.num_envs is {ints['num_envs']}, this task has "
-                f"{self.num_envs} envs"
-            )
-        if ints["frame"] < 0:
-            raise StateError(f"Reorient state: task.frame must be >= 0, got {ints['frame']}")
-        if not 0 <= ints["queue_head"] < self._queue_size:
-            raise StateError(
-                f"Reorient state: task.queue_head must lie in [0, {self._queue_size}), "
-                f"got {ints['queue_head']}"
-            )
-        staged: dict[str, Any] = dict(ints)
-        for key in ("action_moving_average", "consecutive_successes"):
-            staged[key] = _state_float(task, key)
-        rng = checked_generator_state(task.get("rng"), "Reorient state: task.rng", self.device)
-        staged["rng"] = rng.clone()
-        tensors = {}
-        for name, buf in self._buffers.items():
-            value = task.get(name)
-            if not isinstance(value, torch.Tensor):
-                raise StateError(
-                    f"Reorient state: task.{name} must be a tensor, got {type(value).__name__}"
-                )
-            if value.shape != buf.shape or value.dtype != buf.dtype:
-                raise StateError(
-                    f"Reorient state: task.{name} has shape {tuple(value.shape)} and dtype "
-                    f"{value.dtype}, expected {tuple(buf.shape)} and {buf.dtype}"
-                )
-            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-                raise StateError(f"Reorient state: task.{name} holds non-finite values")
-            tensors[name] = value
-        staged["tensors"] = tensors
-        return staged
+    def stage_state_dict(
+        self, state: Mapping[str, Any], *, restore_ranges: bool | None = None
+    ) -> Commit:
+        """Check a :meth:`state_dict` completely (task, then engine); the commit loads it.
 
-    def _commit(self, staged: dict[str, Any]) -> None:
-        for name, value in staged["tensors"].items():
-            self._buffers[name].copy_(value)
-        self._gen.set_state(staged["rng"])
-        self.frame = staged["frame"]
-        self._queue_head = staged["queue_head"]
-        self.action_moving_average = staged["action_moving_average"]
-        self.consecutive_successes = staged["consecutive_successes"]
+        Raises:
+            the errors of :meth:`load_state_dict`.
+        """
+        read = StateReader(state, "Reorient state")
+        read.version(STATE_SCHEMA_VERSION)
+        if read.state.get("task_name") != TASK_NAME:
+            raise read.fail("task_name", f"{read.state.get('task_name')!r} is not {TASK_NAME!r}")
+        task = read.child("task")
+        num_envs = task.int("num_envs")
+        if num_envs != self.num_envs:
+            raise task.fail("num_envs", f"is {num_envs}, this task has {self.num_envs} envs")
+        frame = task.int("frame", low=0)
+        queue_head = task.int("queue_head", low=0, high=self._queue_size - 1)
+        moving_average = task.float("action_moving_average")
+        successes = task.float("consecutive_successes")
+        rng = task.generator("rng", self.device).clone()
+        tensors = {
+            name: task.tensor(name, tuple(buf.shape), buf.dtype, finite=True)
+            for name, buf in self._buffers.items()
+        }
+        engine = self.adr.stage_state_dict(
+            read.child(ENGINE_STATE_KEY).state, restore_ranges=restore_ranges
+        )
+
+        def commit() -> None:
+            engine()
+            for name, value in tensors.items():
+                self._buffers[name].copy_(value)
+            self._gen.set_state(rng)
+            self.frame, self._queue_head = frame, queue_head
+            self.action_moving_average = moving_average
+            self.consecutive_successes = successes
+
+        return commit
 
 
 def _checked_adr_config(cfg: ADRConfig) -> ADRConfig:
@@ -677,17 +654,3 @@ def _checked_adr_config(cfg: ADRConfig) -> ADRConfig:
         logger.info("use_adr is false: ADR ranges stay at init_range (plain randomization)")
         return cfg.model_copy(update={"update_adr_ranges": False})
     return cfg
-
-
-def _state_int(state: Mapping[str, Any], key: str) -> int:
-    value = state.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise StateError(f"Reorient state: task.{key} must be an int, got {value!r}")
-    return value
-
-
-def _state_float(state: Mapping[str, Any], key: str) -> float:
-    value = state.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise StateError(f"Reorient state: task.{key} must be a finite number, got {value!r}")
-    return float(value)
