@@ -11,7 +11,7 @@ objective and writes the values into the simulator.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -28,6 +28,9 @@ from adr_domain import (
     WorkerType,
     adr_log_keys,
     adr_log_tensors,
+    merge_engine_state,
+    migrate_engine_state,
+    split_engine_state,
 )
 
 __all__ = ["LAB_STATE_KEY", "LAB_STATE_VERSION", "AdrCore", "reference_params"]
@@ -222,10 +225,13 @@ class AdrCore(StagedLoad):
         lab = reader.child(LAB_STATE_KEY)
         lab.version(LAB_STATE_VERSION)
         noise = lab.generator(NOISE_RNG_KEY, self.engine.device)
-        load = self._engine_loader(engine_state, restore_ranges, shared_only)
+        if shared_only:
+            engine_state = self._with_own_envs(engine_state)
+            restore_ranges = True
+        load = self.engine.stage_state_dict(engine_state, restore_ranges=restore_ranges)
 
         def commit() -> None:
-            load(self.engine)
+            load()
             if shared_only:
                 self._resample_all()
             else:
@@ -234,26 +240,13 @@ class AdrCore(StagedLoad):
 
         return commit
 
+    def _with_own_envs(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """``state``'s shared part (ranges, queues, EMA, ...) with this engine's own envs."""
+        shared, _ = split_engine_state(migrate_engine_state(state))
+        _, mine = split_engine_state(self.engine.state_dict())
+        return merge_engine_state(shared, mine)
+
     def _resample_all(self) -> None:
         """Draw every env's tensor-parameter values from the (just loaded) ranges."""
         for name in self.engine.tensor_param_names:
             self.engine.sample(name)
-
-    def _engine_loader(
-        self, state: Mapping[str, Any], restore_ranges: bool | None, shared_only: bool
-    ) -> Callable[[ADREngine], None]:
-        """A function loading ``state`` into an engine, proven on a scratch engine first.
-
-        The engine checks a state completely before it changes anything, but it
-        has no separate check step; loading into a scratch engine of the same
-        config and size is that check, so the commit cannot fail.
-        """
-
-        def load(engine: ADREngine) -> None:
-            if shared_only:
-                engine.load_shared_state(state)
-            else:
-                engine.load_state_dict(state, restore_ranges=restore_ranges)
-
-        load(ADREngine(self.engine.cfg, self.num_envs, device="cpu"))
-        return load

@@ -1,4 +1,4 @@
-"""mjlab's own train script trains and resumes the ADR task; adr-plot draws its ranges."""
+"""mjlab's own train script trains the ADR task on two CPU ranks and resumes its curriculum."""
 
 from __future__ import annotations
 
@@ -15,48 +15,36 @@ from app_helpers import run_app
 pytestmark = pytest.mark.slow
 
 CPU = {"CUDA_VISIBLE_DEVICES": "", "MJLAB_WARP_QUIET": "1"}
+TRAIN = ["-m", "mjlab.scripts.train", TASK_ID]
 TINY = [
-    "--env.scene.num-envs",
-    "8",
-    "--agent.num-steps-per-env",
-    "16",
-    "--agent.save-interval",
-    "1",
-    "--agent.logger",
-    "tensorboard",
+    *("--env.scene.num-envs", "8", "--agent.num-steps-per-env", "8"),
+    *("--agent.save-interval", "1", "--agent.logger", "tensorboard"),
 ]
+TORCHRUN = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
 
 
-def _train(cwd: Path, *args: str) -> Path:
-    """Run ``python -m mjlab.scripts.train`` on the ADR Cartpole; return the new run directory."""
-    before = set((cwd / "logs/rsl_rl/cartpole_adr").glob("*")) if (cwd / "logs").exists() else set()
-    command = [sys.executable, "-m", "mjlab.scripts.train", TASK_ID, *TINY, *args]
-    result = run_app(command, cwd, timeout=300, extra_env=CPU)
+def _train(cwd: Path, launcher: list[str], *args: str) -> tuple[Path, str]:
+    """Run mjlab's train script on the ADR Cartpole; its new run directory and stdout."""
+    runs = cwd / "logs/rsl_rl/cartpole_adr"
+    before = set(runs.glob("*"))
+    result = run_app([sys.executable, *launcher, *TRAIN, *TINY, *args], cwd, 400, CPU)
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
-    (run,) = set((cwd / "logs/rsl_rl/cartpole_adr").glob("*")) - before
-    return run
+    (run,) = set(runs.glob("*")) - before
+    return run, result.stdout
 
 
-def test_mjlab_train_trains_the_registered_adr_task_and_resumes_its_curriculum(
+def test_mjlab_train_trains_on_two_cpu_ranks_then_resumes_the_curriculum_in_one(
     tmp_path: Path,
 ) -> None:
-    """A fresh interpreter finds the task by its entry point, trains, saves ADR, and resumes it."""
-    first = _train(tmp_path, "--agent.max-iterations", "2")
+    """Fresh interpreters find the task by its entry point; torchrun trains, one process resumes."""
+    first, stdout = _train(tmp_path, TORCHRUN, "--agent.max-iterations", "2")
+    assert "Synchronizing parameters for rank 1" in stdout
     saved = load_checkpoint(first / "model_1.pt")
     assert saved.engine_state is not None and saved.epoch == 1
-    resumed_run = _train(
-        tmp_path,
-        "--agent.max-iterations",
-        "1",
-        "--agent.resume",
-        "True",
-        "--agent.load-run",
-        first.name,
-        "--agent.load-checkpoint",
-        "model_1.pt",
-    )
+    resume = ("--agent.resume", "True", "--agent.load-run", first.name)
+    again, _ = _train(tmp_path, [], "--agent.max-iterations", "1", *resume)
     # rsl_rl numbers a resumed run's checkpoints on from the loaded iteration.
-    resumed = load_checkpoint(resumed_run / "model_1.pt")
+    resumed = load_checkpoint(again / "model_1.pt")
     assert resumed.engine_state is not None
     assert resumed.engine_state["step"] > saved.engine_state["step"]
     assert resumed.env_state is not None and saved.env_state is not None

@@ -10,6 +10,7 @@ import pytest
 import torch
 from mjlab.rl import MjlabOnPolicyRunner, RslRlVecEnvWrapper
 
+import lab_resume_worker
 from adr_app import ckpt_cli
 from adr_domain import WorkerType
 from adr_infra import (
@@ -58,9 +59,8 @@ def _worker(*args: object) -> None:
 def test_n_steps_save_fresh_process_load_m_steps_equals_n_plus_m_straight(tmp_path: Path) -> None:
     """ADR state and bound model fields after resuming in a new process equal the straight run."""
     ckpt = tmp_path / "model_0.pt"
-    _worker("straight", ckpt, tmp_path / "straight.pt", 12, 15)
-    _worker("resume", ckpt, tmp_path / "resumed.pt", 12, 15)
-    straight = torch.load(tmp_path / "straight.pt", weights_only=True)
+    straight = lab_resume_worker.straight(str(ckpt), 12, 15)
+    _worker(ckpt, tmp_path / "resumed.pt", 15)
     resumed = torch.load(tmp_path / "resumed.pt", weights_only=True)
     assert straight["counter"] == resumed["counter"] == 27
     assert trees_equal(straight["state"], resumed["state"]) == []

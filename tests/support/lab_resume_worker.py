@@ -1,15 +1,13 @@
 """One process of the exact-resume test of adr_lab (started by tests/lab/test_lab_resume.py).
 
-Usage:
-    python lab_resume_worker.py straight CKPT OUT N M   # N steps, save, M more steps
-    python lab_resume_worker.py resume   CKPT OUT N M   # load CKPT, M steps
+Usage: python lab_resume_worker.py CKPT OUT M   # load CKPT, M steps, write the state to OUT
 
-Both modes build the same real mjlab Cartpole env under ADR (8 envs, CPU) and
-step it with zero actions; at the end they write the ADR term's complete
-state and the bound model fields to OUT. Episodes end on a schedule of the
+:func:`straight` (run by the test itself) and this script build the same real
+mjlab Cartpole env under ADR (8 envs, CPU) and step it with zero actions; both
+end with the ADR term's complete state and the bound model fields. Episodes end on a schedule of the
 step counter (which the runner restores) and the objective reads the values
 back from the model, so the ADR trajectory depends only on what a
-checkpoint holds: the two OUT files must be identical.
+checkpoint holds: the two must be identical.
 """
 
 from __future__ import annotations
@@ -57,17 +55,29 @@ def steps(env: RslRlVecEnvWrapper, count: int) -> None:
         env.step(torch.zeros(NUM_ENVS, 1))
 
 
-def main() -> int:
-    mode, ckpt, out, n, m = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
+def dump(env: RslRlVecEnvWrapper) -> dict[str, object]:
+    """The ADR term's complete state (with the bound model fields) and the step counter."""
+    return {
+        "state": adr_term(env.unwrapped).state_dict(),
+        "counter": env.unwrapped.common_step_counter,
+    }
+
+
+def straight(ckpt: str, n: int, m: int) -> dict[str, object]:
+    """N steps, save through the runner, M more steps; what :func:`dump` returns then."""
     env, runner = make()
-    if mode == "straight":
-        steps(env, n)
-        runner.save(ckpt)
-    else:
-        runner.load(ckpt)
+    steps(env, n)
+    runner.save(ckpt)
     steps(env, m)
-    term = adr_term(env.unwrapped)
-    torch.save({"state": term.state_dict(), "counter": env.unwrapped.common_step_counter}, out)
+    return dump(env)
+
+
+def main() -> int:
+    ckpt, out, m = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    env, runner = make()
+    runner.load(ckpt)
+    steps(env, m)
+    torch.save(dump(env), out)
     return 0
 
 
