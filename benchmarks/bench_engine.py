@@ -11,14 +11,15 @@ finishing per update, env ids as a tensor, 1 torch thread. Two workloads:
   thresholds): queues fill and slide, bounds rarely move.
 
 For each it prints microseconds per update and host syncs per update for each
-input-check mode (and the compiled update where torch.compile works), beside a
+input-check mode (and, with ``--compile``, the inductor-compiled update), beside a
 loop baseline with the reference's per-parameter structure
 (``loop_baseline.py``) timed in the same run on the same workload, and the
-ratio. Then the cost versus the number of parameters (8, 27, 64) on the
-moving workload. Absolute times drift 2-4x on shared machines: compare the
+ratio (the baseline given the ids as IsaacGymEnvs passes them, a Python
+list, and as a tensor). Then the cost versus the number of parameters (8, 27,
+64) on the moving workload. Absolute times drift 2-4x on shared machines: compare the
 ratios of one run.
 
-Usage: python benchmarks/bench_engine.py [--quick] [--envs N ...] [--no-compile]
+Usage: python benchmarks/bench_engine.py [--quick] [--envs N ...] [--compile]
 """
 
 from __future__ import annotations
@@ -111,15 +112,20 @@ def time_engine(
     return us, syncs.total / 10, num_moved
 
 
-def time_baseline(cfg: dict[str, Any], work: Workload, iters: int, repeats: int) -> float:
-    """Median microseconds per update of the reference-structured loop baseline."""
+def time_baseline(
+    cfg: dict[str, Any], work: Workload, iters: int, repeats: int, *, as_list: bool
+) -> float:
+    """Median microseconds per update of the reference-structured loop baseline,
+    given the finished env ids as a tensor, or (``as_list``) as the Python list
+    IsaacGymEnvs' ``apply_randomizations`` passes to ``adr_update``."""
     adr = LoopADR(cfg, work.num_envs)
     step = [0]
 
     def update(_: int) -> None:
         i = step[0]
         step[0] += 1
-        adr.update(work.ids(i), work.objective(i))
+        ids = work.ids(i)
+        adr.update(ids.tolist() if as_list else ids, work.objective(i))
 
     for _ in range(2 * PHASE):
         update(0)
@@ -144,19 +150,22 @@ def print_table(
     """The engine-versus-baseline table for both workloads."""
     out(
         f"{'workload':>8} {'envs':>7} {'mode':>9} {'us/update':>10} {'syncs':>6} "
-        f"{'moved/update':>13} {'baseline us':>12} {'speed-up':>9}"
+        f"{'moved/update':>13} {'base(list)':>11} {'x':>6} {'base(tensor)':>13} {'x':>6}"
     )
     for name in ("moving", "flat"):
         for num_envs in envs:
             work = Workload(name, num_envs)
-            baseline = time_baseline(dextreme_cfg(), work, max(20, iters // 10), 3)
+            base_iters = max(20, iters // 10)
+            listed = time_baseline(dextreme_cfg(), work, base_iters, 3, as_list=True)
+            tensor = time_baseline(dextreme_cfg(), work, base_iters, 3, as_list=False)
             for label, overrides, compiled in modes(with_compile):
                 us, syncs, moved = time_engine(
                     dextreme_cfg(**overrides), work, iters, repeats, compiled
                 )
                 out(
                     f"{name:>8} {num_envs:>7} {label:>9} {us:>10.1f} {syncs:>6.1f} "
-                    f"{moved:>13.2f} {baseline:>12.1f} {baseline / us:>8.1f}x"
+                    f"{moved:>13.2f} {listed:>11.1f} {listed / us:>5.1f}x "
+                    f"{tensor:>13.1f} {tensor / us:>5.1f}x"
                 )
 
 
@@ -164,16 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer iterations")
     parser.add_argument("--envs", type=int, nargs="+", default=[1024, 16384, 65536])
-    parser.add_argument("--no-compile", action="store_true", help="skip the compiled update")
+    parser.add_argument(
+        "--compile", action="store_true", help="also time the inductor-compiled update"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     iters, repeats = (128, 3) if args.quick else (256, 5)
 
     print("adr_update through ADRCompat, 27 DeXtreme parameters, 2% of envs finishing")
-    print_table(args.envs, iters, repeats, not args.no_compile, print)
+    print_table(args.envs, iters, repeats, args.compile, print)
     print(
         "(baseline: the reference's per-parameter loop, boolean masks and .cpu() copies, "
-        "timed in this run on the same workload)"
+        "timed in this run on the same workload; list: the ids as IsaacGymEnvs' "
+        "apply_randomizations passes them, a Python list; tensor: a LongTensor)"
     )
 
     print("\ncost versus number of parameters (16384 envs, moving workload, default checks)")

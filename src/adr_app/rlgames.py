@@ -531,6 +531,7 @@ class ProgressObserver(AlgoObserver):  # type: ignore[misc]
             reward = float(rewards.get_mean()[0])
         record["reward"] = reward
         if engine is not None:
+            engine.check()  # the epoch's host-visible point: raise a deferred input error
             widened = (engine.bounds[:, 0] < engine.params.init[:, 0]) | (
                 engine.bounds[:, 1] > engine.params.init[:, 1]
             )

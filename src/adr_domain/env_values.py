@@ -84,7 +84,7 @@ class EnvValueAccess:
         values = sampling.draw(
             self.streams.uniforms(2, ids.numel()),
             workers.pin_codes(b.types, b.modes, ids),
-            b.bounds_ext,
+            b.bounds,
             pinned,
             plan,
             self.tables.positions,

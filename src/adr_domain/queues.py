@@ -125,22 +125,23 @@ def queue_means(qvals: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return qvals.sum(1) / lengths.clamp(min=1)
 
 
-def clear_queues(qvals: torch.Tensor, qmeta: torch.Tensor, clear: torch.Tensor) -> torch.Tensor:
+def clear_queues(
+    qvals: torch.Tensor, qmeta: torch.Tensor, lengths: torch.Tensor, clear: torch.Tensor
+) -> torch.Tensor:
     """Empty the queues flagged in ``clear``.
 
     Args:
         qvals: ``(Q, L)`` float64 ring buffers (written).
         qmeta: ``(2, Q)`` int64 lengths and heads (written).
+        lengths: ``(Q,)`` int64 view of ``qmeta``'s lengths.
         clear: ``(Q,)`` bool.
 
     Returns:
         ``(Q,)`` int64 snapshot of the queue lengths afterwards.
     """
-    keep = ~clear
-    qvals.mul_(keep.unsqueeze(1))
-    meta = qmeta * keep
-    qmeta.copy_(meta)
-    return meta[0]
+    qvals.masked_fill_(clear.unsqueeze(1), 0.0)
+    qmeta.masked_fill_(clear, 0)
+    return lengths.clone()
 
 
 def chronological(qvals: torch.Tensor, qmeta: torch.Tensor) -> torch.Tensor:

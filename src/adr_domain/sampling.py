@@ -20,7 +20,7 @@ __all__ = ["draw", "resample"]
 def draw(
     u: torch.Tensor,
     pins: torch.Tensor,
-    bounds_ext: torch.Tensor,
+    bounds: torch.Tensor,
     pinned_ext: torch.Tensor,
     plan: SamplingPlan,
     positions: torch.Tensor,
@@ -30,13 +30,13 @@ def draw(
     Args:
         u: ``(R, K)`` float32 uniforms in ``[0, 1)``.
         pins: ``(K,)`` int64 pin codes of the envs.
-        bounds_ext: ``(Q + 1,)`` float64 ranges behind a dummy entry.
-        pinned_ext: ``(Q + 1,)`` float64 what a boundary worker plays at
-            (``bounds_ext``, or the next limits), laid out the same way.
+        bounds: ``(P, 2)`` float64 ranges.
+        pinned_ext: ``(Q + 1,)`` float64 what a boundary worker plays at: the
+            ranges (or the next limits) in queue order behind one dummy entry.
         plan: the rows.
         positions: ``(>= K,)`` int64 ``arange``.
     """
-    ranges = bounds_ext[1:].view(-1, 2).index_select(0, plan.index_ext)
+    ranges = bounds.index_select(0, plan.index_ext)
     lo, width = ranges[:, :1], ranges.diff(dim=1)
     values = None
     if plan.uniform_rows:
@@ -57,7 +57,7 @@ def resample(
     u: torch.Tensor,
     slots: torch.Tensor,
     pins: torch.Tensor,
-    bounds_ext: torch.Tensor,
+    bounds: torch.Tensor,
     pinned_ext: torch.Tensor,
     plan: SamplingPlan,
     tables: tuple[torch.Tensor, torch.Tensor],
@@ -69,13 +69,13 @@ def resample(
         u: ``(R, K)`` float32 uniforms.
         slots: ``(K,)`` int64 env slots (the trash slot allowed).
         pins: ``(K,)`` int64 their pin codes.
-        bounds_ext, pinned_ext: ``(Q + 1,)`` float64, see :func:`draw`.
+        bounds, pinned_ext: see :func:`draw`.
         plan: the rows.
         tables: ``(Tu + 1, N + 1)`` float32 and ``(Tc + 1, N + 1)`` int64
             value tables (written).
         positions: ``(>= K,)`` int64 ``arange``.
     """
-    values = draw(u, pins, bounds_ext, pinned_ext, plan, positions)
+    values = draw(u, pins, bounds, pinned_ext, plan, positions)
     uniform, categorical = tables
     split = plan.uniform_rows
     if split:

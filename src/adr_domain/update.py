@@ -146,7 +146,7 @@ def apply_rules(
     clear = decisions.queues_to_clear(
         changed, verdict.full, options.queue_policy, options.clear_other_queues
     )
-    lengths = queues.clear_queues(b.queue_values, b.queue_meta, clear)
+    lengths = queues.clear_queues(b.queue_values, b.queue_meta, b.lengths, clear)
     next_limits = decisions.next_limits(bounds, changed, b.next_flat, t.outward)
     b.next_flat.copy_(next_limits)
     workers.convert_stale(b.types, codes, changed, (b.stale_by_code, b.stale_boundary), b.stale)
@@ -184,5 +184,5 @@ def resample_envs(
     codes ``pins``, from ``(R, K)`` uniforms ``u``."""
     pinned = b.next_ext if options.extended_boundary_sample else b.bounds_ext
     sampling.resample(
-        u, slots, pins, b.bounds_ext, pinned, t.sampling, (b.uvals, b.cvals), t.positions
+        u, slots, pins, b.bounds, pinned, t.sampling, (b.uvals, b.cvals), t.positions
     )

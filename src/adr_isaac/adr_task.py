@@ -38,11 +38,15 @@ from adr_isaac.task_dr import WorkerSnapshot
 from adr_isaac.task_settings import TaskSettings
 from adr_isaac.task_state import TaskEnvState
 
-__all__ = ["ADRTaskMixin", "RolloutWorkerModes", "TaskSettings"]
+__all__ = ["CHECK_INTERVAL", "ADRTaskMixin", "RolloutWorkerModes", "TaskSettings"]
 
 log = logging.getLogger(__name__)
 
 _DR_SEED_OFFSET = 0x5DEECE66D  # keeps the DR stream apart from the engine's streams
+
+CHECK_INTERVAL = 100
+"""ADR updates between two ``engine.check()`` calls (one host sync each; the
+reference logs its ADR entries at the same interval)."""
 
 
 class ADRTaskMixin(TaskEnvState):
@@ -137,8 +141,11 @@ class ADRTaskMixin(TaskEnvState):
         return self._engine
 
     def _after_adr_update(self, report: UpdateReport) -> None:
-        """Write the reference's ``adr/...`` entries into ``extras`` (0-dim tensors)."""
+        """Write the reference's ``adr/...`` entries into ``extras`` (0-dim tensors);
+        every :data:`CHECK_INTERVAL` updates, raise a deferred input error."""
         self.last_adr_report = report
+        if report.step % CHECK_INTERVAL == 0:
+            self.adr_engine.check()
         self.extras.update(
             zip(adr_log_keys(report.param_names), adr_log_tensors(report), strict=True)
         )

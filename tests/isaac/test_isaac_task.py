@@ -120,3 +120,18 @@ def test_without_adr_the_plain_dr_block_is_applied_and_adr_attributes_say_adr_is
     assert ((mult < 0.5) | (mult > 2.0)).any()  # not limited to ADR's init_range
     with pytest.raises(AttributeError, match="use_adr is false"):
         _ = task.adr_params
+
+
+def test_a_bad_objective_is_raised_within_a_check_interval_of_updates() -> None:
+    """Deferred checks: a NaN objective fed to adr_update surfaces as a ValueError
+    naming the env at the task base's periodic engine.check()."""
+    from adr_isaac.adr_task import CHECK_INTERVAL
+
+    task = CubeHandTaskADR(task_config(num_envs=8))
+    objective = torch.zeros(8)
+    objective[3] = float("nan")
+    updates = CHECK_INTERVAL - task.adr_engine.step % CHECK_INTERVAL
+    for _ in range(updates - 1):
+        task.adr_update(torch.tensor([3]), objective)
+    with pytest.raises(ValueError, match="non-finite value nan for finished env 3"):
+        task.adr_update(torch.tensor([1]), torch.zeros(8))
