@@ -29,7 +29,9 @@ def _train(cwd: Path, launcher: list[str], *args: str) -> tuple[Path, str]:
     before = set(runs.glob("*"))
     result = run_app([sys.executable, *launcher, *TRAIN, *TINY, *args], cwd, 400, CPU)
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
-    (run,) = set(runs.glob("*")) - before
+    # Under torchrun on CPU every rank names a run directory from its own clock
+    # (mjlab's train script); only rank 0's holds checkpoints.
+    (run,) = [r for r in set(runs.glob("*")) - before if any(r.glob("model_*.pt"))]
     return run, result.stdout
 
 
