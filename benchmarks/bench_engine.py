@@ -74,8 +74,9 @@ class Workload:
 
 
 def synthetic_cfg(num_params: int, **overrides: Any) -> dict[str, Any]:
-    """``num_params`` parameters, half tensor-sampled, half with a range_path."""
-    cfg = dextreme_cfg(**overrides)
+    """``num_params`` parameters, half tensor-sampled, half with a range_path;
+    queues of 16, so that bounds move with 64 parameters too."""
+    cfg = dextreme_cfg(adr_queue_threshold_length=16, **overrides)
     params = {}
     for i in range(num_params):
         spec: dict[str, Any] = {"init_range": [0.9, 1.1], "limits": [0.0, 5.0], "delta": 0.01}

@@ -9,8 +9,9 @@ and no policy, so its size is the state's size.
 
 For each store it prints the median save and load time over ``--repeats``
 runs (files in a temp directory, each save atomic with fsync), the file size,
-the raw bytes of the state's tensors and the ratio file size / raw bytes.
-The machine is shared: compare stores within one run.
+the raw bytes of the state's tensors and the ratio file size / raw bytes, and
+for HDF5 its save+load time over .pth's, measured in the same run (the target:
+within 2x at 65536 envs). The machine is shared: compare stores within one run.
 
 Usage: python benchmarks/bench_store.py [--quick] [--repeats N] [--envs 16384 65536]
 """
@@ -84,6 +85,16 @@ def bench(num_envs: int, repeats: int, directory: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def hdf5_over_pth(rows: list[dict[str, Any]]) -> float:
+    """HDF5's save+load time over .pth's, from the rows of one :func:`bench` call."""
+
+    def total(prefix: str) -> float:
+        row = next(r for r in rows if r["store"].startswith(prefix))
+        return float(row["save_ms"] + row["load_ms"])
+
+    return total("Hdf5Store") / total("TorchStore")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="16384 envs only, 3 repeats")
@@ -113,6 +124,7 @@ def main() -> None:
                     f"{r['envs']:>6}  {r['store']:<18} {r['save_ms']:>8.2f} {r['load_ms']:>8.2f} "
                     f"{size:>11} {r['raw']:>16d} {ratio:>8}"
                 )
+            print(f"HDF5 save+load / .pth save+load: {hdf5_over_pth(rows):.2f}x")
 
 
 if __name__ == "__main__":

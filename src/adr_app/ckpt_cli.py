@@ -3,7 +3,7 @@
 Usage::
 
     adr-ckpt inspect PATH [--adr-config cfg/adr/dextreme.yaml]
-    adr-ckpt inspect latest --experiment NAME [--train-dir runs]
+    adr-ckpt inspect latest|best|reward_best --experiment NAME [--train-dir runs]
     adr-ckpt convert SRC DST [--force]          # any store -> any store, by suffix
     adr-ckpt list NAME [--train-dir runs]
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from adr_infra import CheckpointSummary, ParamSummary
+    from adr_infra import CheckpointFile, CheckpointSummary, ParamSummary, RunLayout
 
 # adr_infra (and torch with it) is imported by the commands, after argument
 # parsing, so that usage errors and --help answer at once.
@@ -63,6 +63,21 @@ def _workers(value: tuple[int, int] | None) -> str:
     return "-" if value is None else f"{value[0]} {value[1]}"
 
 
+def _delta(delta: float | None, style: str | None) -> str:
+    if delta is None:
+        return "?"
+    return f"x{_num(delta)}" if style == "multiplicative" else _num(delta)
+
+
+def _ranks(world_size: int) -> str:
+    if world_size == 1:
+        return "1 (one process)"
+    return (
+        f"{world_size} processes: ADR's shared state once, rank 0's env state in full, "
+        f"ranks 1-{world_size - 1} their own part"
+    )
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = []
@@ -79,6 +94,7 @@ def _param_row(p: ParamSummary, capacity: int | None) -> list[str]:
         _pair(p.init_range),
         _pair(p.range),
         _pair(p.limits, unbounded=True) if p.limits is not None else "?",
+        _delta(p.delta, p.delta_style),
         _pair(p.next_limits),
         _fill(p.queue_fill, capacity),
         _workers(p.boundary_workers),
@@ -94,6 +110,7 @@ def format_summary(path: str, s: CheckpointSummary) -> str:
         f"checkpoint   {path}",
         f"format       adr-kit checkpoint v{s.format_version}, by {s.producer}, {created}",
         f"experiment   {s.experiment or '-'}",
+        f"ranks        {_ranks(s.world_size)}",
         f"epoch        {s.epoch if s.epoch is not None else '-'}"
         f"   frame {s.frame if s.frame is not None else '-'}"
         f"   best mean reward {_num(s.last_mean_rewards, none='-')}",
@@ -134,6 +151,7 @@ def format_summary(path: str, s: CheckpointSummary) -> str:
             "init range",
             "current range",
             "limits",
+            "delta",
             "next limits",
             "queue lo hi",
             "boundary lo hi",
@@ -142,7 +160,13 @@ def format_summary(path: str, s: CheckpointSummary) -> str:
         if any(p.init_range is None for p in s.params):
             lines.append("")
             lines.append(
-                "(init range and limits are in the config: pass --adr-config to show them)"
+                "(this checkpoint does not carry its ADR config: pass --adr-config to show "
+                "init ranges, limits and deltas)"
+            )
+        else:
+            lines.append("")
+            lines.append(
+                f"(init range, limits and delta from the ADR config in the {s.config_source})"
             )
     return "\n".join(lines)
 
@@ -165,9 +189,9 @@ def _load_adr_config(path: str | None) -> dict[str, Any] | None:
 
 
 def _resolve(path: str, experiment: str | None, train_dir: str) -> str:
-    from adr_infra import RunLayout
+    from adr_infra import SELECTORS, RunLayout
 
-    if path in ("latest", "best"):
+    if path in SELECTORS:
         if experiment is None:
             raise CliError(f"'{path}' needs --experiment NAME")
         return str(RunLayout(experiment, train_dir).resolve(path))
@@ -199,6 +223,31 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _role(layout: RunLayout, file: CheckpointFile) -> str:
+    """What a file is to its experiment: the robust or reward best, periodic, ..."""
+    from adr_infra import CheckpointKind
+
+    if file.name.kind is not CheckpointKind.BEST:
+        return str(file.name.kind.value)
+    if file.path.name == layout.robust_path(suffix=file.name.suffix).name:
+        return "robust-best"
+    if file.path.name == layout.reward_best_path(suffix=file.name.suffix).name:
+        return "reward-best"
+    return "other"
+
+
+def _epoch_of(file: CheckpointFile, marked: bool) -> str:
+    """The epoch in the name; for a marked file without one (a best file), read from it."""
+    from adr_infra import load_checkpoint
+
+    if file.name.epoch is not None:
+        return str(file.name.epoch)
+    if marked:
+        epoch = load_checkpoint(file.path).epoch
+        return "-" if epoch is None else str(epoch)
+    return "-"
+
+
 def _list(args: argparse.Namespace) -> int:
     from adr_infra import RunLayout
 
@@ -206,23 +255,27 @@ def _list(args: argparse.Namespace) -> int:
     files = layout.checkpoints()
     if not files:
         raise CliError(f"{layout.nn_dir}: no checkpoints of experiment {args.experiment!r}")
-    latest, best = layout.latest(), layout.best()
+    chosen = {
+        "latest": layout.latest(),
+        "best": layout.best(),
+        "reward_best": layout.reward_best(),
+    }
     rows = []
     for f in files:
-        marks = [m for m, p in (("latest", latest), ("best", best)) if p == f.path]
+        marks = [m for m, p in chosen.items() if p == f.path]
         n = f.name
         rows.append(
             [
                 f.path.name,
-                n.kind.value,
-                "-" if n.epoch is None else str(n.epoch),
+                _role(layout, f),
+                _epoch_of(f, bool(marks)),
                 "-" if n.frame is None else str(n.frame),
                 _num(n.reward, none="-"),
                 ",".join(marks),
             ]
         )
     print(f"{layout.nn_dir}:")
-    print("\n".join(_table(["file", "kind", "epoch", "frame", "reward", ""], rows)))
+    print("\n".join(_table(["file", "kind", "epoch", "frame", "reward", "checkpoint="], rows)))
     return 0
 
 
@@ -231,9 +284,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("inspect", help="show a checkpoint's metadata and ADR state")
-    p.add_argument("path", help="checkpoint file (.pth, .h5, ...) or 'latest'/'best'")
-    p.add_argument("--adr-config", help="ADR config YAML (for init ranges and limits)")
-    p.add_argument("--experiment", "-e", help="experiment name, for 'latest'/'best'")
+    p.add_argument(
+        "path", help="checkpoint file (.pth, .h5, ...) or 'latest', 'best', 'reward_best'"
+    )
+    p.add_argument(
+        "--adr-config",
+        help="ADR config YAML (init ranges, limits, deltas; default: the checkpoint's own)",
+    )
+    p.add_argument("--experiment", "-e", help="experiment name, for latest/best/reward_best")
     p.add_argument("--train-dir", default="runs", help="directory of all runs (default: runs)")
     p.set_defaults(func=_inspect)
 

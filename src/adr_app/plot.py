@@ -2,8 +2,9 @@
 
 Reads the TensorBoard scalars ``adr/params/<name>/lower|upper`` and
 ``adr/npd`` from ``runs/<experiment>/summaries`` (or from the run directory
-itself, where rsl_rl writes them: ``logs/rsl_rl/<experiment>/<time>``) and draws one small panel per
-parameter (the range as a band, ``init_range`` dashed when known) plus NPD.
+itself, where rsl_rl writes them: ``logs/rsl_rl/<experiment>/<time>``) and draws
+one small panel per parameter (the range as a band, the first range dashed)
+plus NPD, every axis labeled (x: frames; y: the range, or nats per dimension).
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import math
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
-__all__ = ["main", "read_adr_scalars", "render"]
+__all__ = ["figure", "main", "read_adr_scalars", "render"]
 
 Series = list[tuple[int, float]]
 
@@ -49,10 +51,31 @@ def read_adr_scalars(summaries: Path) -> tuple[dict[str, dict[str, Series]], Ser
     return out, sorted(npd.items())
 
 
-def render(
-    params: dict[str, dict[str, Series]], npd: Series, output: Path, title: str = ""
-) -> Path:
-    """Draw the ranges and NPD into ``output`` (PNG)."""
+def _draw_range(ax: Any, name: str, sides: dict[str, Series]) -> None:
+    lower = dict(sides.get("lower", []))
+    upper = dict(sides.get("upper", []))
+    steps = sorted(set(lower) & set(upper))
+    if steps:
+        lo = [lower[s] for s in steps]
+        hi = [upper[s] for s in steps]
+        ax.fill_between(steps, lo, hi, alpha=0.35, step="post")
+        ax.step(steps, lo, where="post", linewidth=1)
+        ax.step(steps, hi, where="post", linewidth=1)
+        ax.axhline(lo[0], linestyle="--", linewidth=0.6, color="grey")
+        ax.axhline(hi[0], linestyle="--", linewidth=0.6, color="grey")
+    ax.set_title(name, fontsize=9)
+    ax.set_ylabel("range (lower, upper)", fontsize=7)
+
+
+def _draw_npd(ax: Any, npd: Series) -> None:
+    ax.plot([s for s, _ in npd], [v for _, v in npd], color="black")
+    ax.set_title("NPD", fontsize=9)
+    ax.set_ylabel("nats per dimension", fontsize=7)
+
+
+def figure(params: dict[str, dict[str, Series]], npd: Series, title: str = "") -> Any:
+    """A matplotlib figure: one panel per parameter (its range), one for NPD; every panel's
+    axes are labeled (x: frames)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,31 +87,29 @@ def render(
         raise ValueError("no ADR scalars to plot")
     cols = min(4, panels)
     rows = math.ceil(panels / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
     flat = [ax for row in axes for ax in row]
     for ax, name in zip(flat, names, strict=False):
-        lower = dict(params[name].get("lower", []))
-        upper = dict(params[name].get("upper", []))
-        steps = sorted(set(lower) & set(upper))
-        if steps:
-            lo = [lower[s] for s in steps]
-            hi = [upper[s] for s in steps]
-            ax.fill_between(steps, lo, hi, alpha=0.35, step="post")
-            ax.step(steps, lo, where="post", linewidth=1)
-            ax.step(steps, hi, where="post", linewidth=1)
-            ax.axhline(lo[0], linestyle="--", linewidth=0.6, color="grey")
-            ax.axhline(hi[0], linestyle="--", linewidth=0.6, color="grey")
-        ax.set_title(name, fontsize=9)
-        ax.tick_params(labelsize=7)
+        _draw_range(ax, name, params[name])
     if npd:
-        ax = flat[len(names)]
-        ax.plot([s for s, _ in npd], [v for _, v in npd], color="black")
-        ax.set_title("NPD (nats per dimension)", fontsize=9)
+        _draw_npd(flat[len(names)], npd)
+    for ax in flat[:panels]:
+        ax.set_xlabel("frames", fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in flat[panels:]:
         ax.axis("off")
-    fig.suptitle(title or "ADR ranges over training (x: frames)", fontsize=11)
+    fig.suptitle(title or "ADR ranges over training", fontsize=11)
     fig.tight_layout()
+    return fig
+
+
+def render(
+    params: dict[str, dict[str, Series]], npd: Series, output: Path, title: str = ""
+) -> Path:
+    """Draw the ranges and NPD into ``output`` (PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(params, npd, title)
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=110)
     plt.close(fig)

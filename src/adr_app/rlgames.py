@@ -1,30 +1,23 @@
-"""rl_games wiring: an agent and a player that checkpoint through our stores,
-a progress/TensorBoard observer, and multi-process support on CPU.
+"""rl_games wiring shared by the agent (:mod:`adr_app.agent`) and the player
+(:mod:`adr_app.player`): their options, the env-state wrapper that makes
+checkpoints hold every rank's state, and a progress/TensorBoard observer.
 
 rl_games 1.6.5 facts this module relies on (see ``shared/RL_GAMES_NOTES.md``):
-only rank 0 saves, and it saves ``vec_env.get_env_state()``; ``restore`` runs
-before ``train()``, which then resets ``last_mean_rewards`` and episode
-accumulators and calls ``env.reset()``; ``multi_gpu`` hardcodes NCCL and CUDA.
+only rank 0 saves, and it saves ``vec_env.get_env_state()``.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import logging
 import math
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import torch
-import torch.distributed as dist
-from rl_games.algos_torch import a2c_continuous, players
 from rl_games.common.algo_observer import AlgoObserver
 
+from adr_app.preemption import StopRequest
 from adr_domain import (
     ENGINE_STATE_KEY,
     ADREngine,
@@ -33,31 +26,17 @@ from adr_domain import (
     split_engine_state,
 )
 from adr_domain.errors import StateError
-from adr_infra import (
-    Checkpoint,
-    RunLayout,
-    load_checkpoint,
-    restore_engine,
-    save_checkpoint,
-    tree_differences,
-)
+from adr_infra import RunLayout, tree_differences
 
 __all__ = [
-    "ADRAgent",
-    "ADRPlayer",
     "AgentOptions",
     "DistributedEnvState",
     "ProgressObserver",
-    "SuccessStats",
+    "adr_engine_of",
 ]
 
 log = logging.getLogger(__name__)
 progress = logging.getLogger("adr_app.progress")
-
-AGENT_STATE_KEY = "adr_agent"
-"""Checkpoint entry with the agent state rl_games does not save itself."""
-AGENT_RANKS_KEY = "adr_agent_ranks"
-"""Checkpoint entry with the agent states of ranks 1 .. W-1 of a multi-process run."""
 
 
 @attrs.frozen
@@ -67,8 +46,9 @@ class AgentOptions:
     Attributes:
         layout: the run directory.
         checkpoint_suffix: ``.pth`` or ``.h5`` for new checkpoints.
-        keep_checkpoints: keep the last K periodic checkpoints (0: all).
+        keep_checkpoints: keep the last K periodic checkpoints this run wrote (0: all).
         rank, local_rank, world_size: position in a multi-process run.
+        stop: the signals' stop request (training only).
     """
 
     layout: RunLayout
@@ -77,6 +57,7 @@ class AgentOptions:
     rank: int = 0
     local_rank: int = 0
     world_size: int = 1
+    stop: StopRequest | None = None
 
 
 def adr_engine_of(env: object) -> ADREngine | None:
@@ -200,256 +181,6 @@ class DistributedEnvState:
             "of %s process(es); envs, workers and random streams start fresh",
             env_state.get("world_size", 1),
         )
-
-
-# --------------------------------------------------------------------------- agent
-
-
-@contextlib.contextmanager
-def _cuda_set_device_guard(device: str) -> Iterator[None]:
-    """rl_games' multi-GPU ``train()`` calls ``torch.cuda.set_device(local_rank)``
-    unconditionally; on a CPU run that call is skipped."""
-    if torch.device(device).type == "cuda":
-        yield
-        return
-    original = torch.cuda.set_device
-    torch.cuda.set_device = lambda *args, **kwargs: None
-    try:
-        yield
-    finally:
-        torch.cuda.set_device = original
-
-
-class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
-    """rl_games' continuous PPO agent, with:
-
-    * checkpoints written and read through :mod:`adr_infra` stores (``.pth`` or
-      ``.h5``, atomic, checksummed), with optional retention;
-    * the agent state rl_games does not save (learning rate, episode
-      accumulators, reward meters, best reward) saved and restored, so a resume
-      continues the same run;
-    * multi-process training on CPU (gloo) and GPUs: rl_games' own
-      ``multi_gpu`` set-up hardcodes NCCL and CUDA, so the base is built
-      single-process (``multi_gpu: False`` in rl_games' config) and the agent
-      then joins the process group the app initialized; rl_games' gradient
-      all-reduce, parameter broadcast and stop signal run on that group.
-    """
-
-    def __init__(self, base_name: str, params: dict[str, Any], options: AgentOptions) -> None:
-        self.options = options
-        self._resumed: dict[str, Any] | None = None
-        self._other_agent_states: list[Any] = []
-        self._pending_buffers: dict[str, Any] | None = None
-        self._scratch_dir: str | None = None
-        if options.world_size > 1 and options.rank != 0:
-            # Ranks other than 0 never save or log; keep their writers out of runs/.
-            self._scratch_dir = tempfile.mkdtemp(prefix=f"adr-rank{options.rank}-")
-            atexit.register(shutil.rmtree, self._scratch_dir, ignore_errors=True)
-            params = dict(params, config=dict(params["config"], train_dir=self._scratch_dir))
-        super().__init__(base_name, params)
-        if options.world_size > 1:
-            self.multi_gpu = True
-            self.local_rank = options.local_rank
-            self.global_rank = options.rank
-            self.world_size = options.world_size
-            if options.rank != 0:
-                self.print_stats = False
-
-    def train(self) -> Any:
-        try:
-            with _cuda_set_device_guard(str(self.ppo_device)):
-                return super().train()
-        finally:
-            if self._scratch_dir is not None:
-                if self.writer is not None:
-                    self.writer.close()
-                shutil.rmtree(self._scratch_dir, ignore_errors=True)
-
-    def train_epoch(self) -> Any:
-        if self._pending_buffers is not None:
-            self._apply_model_buffers(self._pending_buffers)
-            self._pending_buffers = None
-        result = super().train_epoch()
-        if self.options.world_size > 1:
-            self._gather_ranks()
-        return result
-
-    def _gather_ranks(self) -> None:
-        """Bring every rank's env state and agent state to rank 0 (all ranks call it).
-
-        Each rank's agent state includes its model buffers: rl_games keeps the
-        observation and value normalizers per rank (only gradients are
-        all-reduced), so an exact resume needs every rank's own.
-        """
-        env = self.vec_env.env if isinstance(self.vec_env, DistributedEnvState) else self.vec_env
-        local = {"env": env.get_env_state(), "agent": self._agent_state(with_buffers=True)}
-        parts: list[Any] = [None] * self.options.world_size if self.options.rank == 0 else []
-        dist.gather_object(local, parts if self.options.rank == 0 else None, dst=0)
-        if self.options.rank != 0:
-            return
-        if isinstance(self.vec_env, DistributedEnvState):
-            self.vec_env.absorb([part["env"] for part in parts])
-        self._other_agent_states = [part["agent"] for part in parts[1:]]
-
-    def env_reset(self) -> Any:
-        obs = super().env_reset()
-        if self._resumed is not None:
-            self._apply_agent_state(self._resumed)
-            self._resumed = None
-        return obs
-
-    # ----------------------------------------------------------------- checkpoints
-
-    def save(self, fn: str) -> None:
-        """Save to ``fn`` + the configured suffix (rl_games passes names without one)."""
-        weights = self.get_full_state_weights()
-        weights[AGENT_STATE_KEY] = self._agent_state()
-        if self.options.world_size > 1:
-            weights[AGENT_RANKS_KEY] = list(self._other_agent_states)
-        path = Path(fn + self.options.checkpoint_suffix)
-        checkpoint = Checkpoint.from_rl_games(weights, experiment=self.options.layout.experiment)
-        save_checkpoint(path, checkpoint)
-        log.info("saved %s (epoch %s)", path, weights.get("epoch"))
-        if self.options.keep_checkpoints:
-            for removed in self.options.layout.prune(self.options.keep_checkpoints):
-                log.info("removed old checkpoint %s", removed)
-
-    def restore(self, fn: str, set_epoch: bool = True) -> None:
-        """Restore from any store's file; the agent state is applied when training starts."""
-        weights = load_checkpoint(fn).to_rl_games()
-        agent_state = weights.pop(AGENT_STATE_KEY, None)
-        others = weights.pop(AGENT_RANKS_KEY, None)
-        if self.options.rank > 0:
-            if isinstance(others, list) and len(others) == self.options.world_size - 1:
-                agent_state = others[self.options.rank - 1]
-            else:
-                log.warning("the checkpoint has no agent state of rank %d", self.options.rank)
-                agent_state = None
-        self.set_full_state_weights(weights, set_epoch=set_epoch)
-        self._resumed = agent_state if isinstance(agent_state, dict) else {}
-        if "last_mean_rewards" in weights:
-            self._resumed.setdefault("last_mean_rewards", weights["last_mean_rewards"])
-        log.info("restored %s (epoch %s, frame %s)", fn, weights.get("epoch"), weights.get("frame"))
-
-    def _agent_state(self, *, with_buffers: bool = False) -> dict[str, Any]:
-        def meter(m: Any) -> dict[str, Any]:
-            return {"mean": m.mean.detach().cpu().clone(), "size": int(m.current_size)}
-
-        state: dict[str, Any] = {
-            "last_lr": float(self.last_lr),
-            "entropy_coef": float(self.entropy_coef),
-            "game_rewards": meter(self.game_rewards),
-            "game_shaped_rewards": meter(self.game_shaped_rewards),
-            "game_lengths": meter(self.game_lengths),
-        }
-        for name in ("current_rewards", "current_shaped_rewards", "current_lengths", "dones"):
-            value = getattr(self, name, None)
-            if isinstance(value, torch.Tensor):
-                state[name] = value.detach().cpu().clone()
-        if with_buffers:
-            state["model_buffers"] = {
-                name: buf.detach().cpu().clone() for name, buf in self.model.named_buffers()
-            }
-        return state
-
-    def _apply_model_buffers(self, buffers: Mapping[str, Any]) -> None:
-        own = dict(self.model.named_buffers())
-        for name, value in buffers.items():
-            if name in own and isinstance(value, torch.Tensor):
-                own[name].copy_(value.to(own[name].device))
-
-    def _apply_agent_state(self, state: Mapping[str, Any]) -> None:
-        buffers = state.get("model_buffers")
-        if isinstance(buffers, Mapping):
-            # rl_games' multi-process train() broadcasts rank 0's whole model
-            # after env_reset(); this rank's own normalizers go in afterwards.
-            self._pending_buffers = dict(buffers)
-        if "last_mean_rewards" in state:
-            best = float(state["last_mean_rewards"])
-            if math.isfinite(best):
-                self.last_mean_rewards = best
-        if "last_lr" in state:
-            # The scheduler's value. The optimizer's own LR came back with its
-            # state dict; in multi-process runs it is the float32 value rank 0
-            # broadcast, so it must not be overwritten with this one.
-            self.last_lr = float(state["last_lr"])
-        if "entropy_coef" in state:
-            self.entropy_coef = float(state["entropy_coef"])
-        for name in ("game_rewards", "game_shaped_rewards", "game_lengths"):
-            saved = state.get(name)
-            target = getattr(self, name)
-            if isinstance(saved, Mapping) and isinstance(saved.get("mean"), torch.Tensor):
-                # rl_games' AverageMeter rebinds (and reshapes) its buffer on update.
-                target.mean = saved["mean"].to(target.mean.device).clone()
-                target.current_size = int(saved["size"])
-        for name in ("current_rewards", "current_shaped_rewards", "current_lengths", "dones"):
-            saved = state.get(name)
-            target = getattr(self, name, None)
-            if isinstance(saved, torch.Tensor) and isinstance(target, torch.Tensor):
-                if saved.shape == target.shape:
-                    target.copy_(saved.to(target.device))
-                else:
-                    log.warning("not restoring %s: shape %s != %s", name, saved.shape, target.shape)
-
-
-# --------------------------------------------------------------------------- player
-
-
-@attrs.define
-class SuccessStats:
-    """Consecutive successes of the episodes a player finished."""
-
-    values: list[float] = attrs.Factory(list)
-
-    def add(self, values: torch.Tensor) -> None:
-        self.values.extend(values.detach().cpu().tolist())
-
-    def summary(self) -> str:
-        if not self.values:
-            return "no episode finished"
-        data = torch.tensor(self.values, dtype=torch.float64)
-        q = torch.quantile(data, torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)).tolist()
-        return (
-            f"{len(self.values)} episodes: consecutive successes mean {data.mean():.2f} "
-            f"(std {data.std(unbiased=False):.2f}), p10 {q[0]:.0f}, median {q[1]:.0f}, "
-            f"p90 {q[2]:.0f}, max {data.max():.0f}"
-        )
-
-
-class ADRPlayer(players.PpoPlayerContinuous):  # type: ignore[misc]
-    """rl_games' continuous player reading checkpoints through our stores and
-    collecting each finished episode's consecutive successes.
-
-    It evaluates the policy at the checkpoint's ADR ranges: only ADR's shared
-    state (ranges, next limits, queues) is restored, into fresh envs of any
-    number, whose workers all become rollout workers as their episodes end.
-    """
-
-    def __init__(self, params: dict[str, Any], options: AgentOptions) -> None:
-        super().__init__(params)
-        self.options = options
-        self.successes = SuccessStats()
-
-    def restore(self, fn: str) -> None:
-        checkpoint = load_checkpoint(fn)
-        weights = checkpoint.to_rl_games()
-        self.set_weights(weights)
-        env_state = weights.get("env_state")
-        engine = adr_engine_of(self.env)
-        if engine is not None:
-            if isinstance(env_state, Mapping) and ENGINE_STATE_KEY in env_state:
-                engine.load_shared_state(env_state[ENGINE_STATE_KEY])
-            else:  # an IsaacGymEnvs checkpoint (ranges only), or none
-                restore_engine(engine, checkpoint, path=fn, restore_ranges=True)
-        log.info("playing %s (epoch %s) at its ADR ranges", fn, weights.get("epoch"))
-
-    def env_step(self, env: Any, actions: torch.Tensor) -> Any:
-        obs, rewards, dones, infos = super().env_step(env, actions)
-        if isinstance(infos, Mapping) and "episode_successes" in infos:
-            finished = dones.bool() if isinstance(dones, torch.Tensor) else None
-            if finished is not None and bool(finished.any()):
-                self.successes.add(infos["episode_successes"][finished])
-        return obs, rewards, dones, infos
 
 
 # --------------------------------------------------------------------------- observer

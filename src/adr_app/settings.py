@@ -8,9 +8,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from adr_domain import is_int
 from adr_domain.config import to_plain
 
-__all__ = ["AppSettings", "SettingsError"]
+__all__ = ["AppSettings", "SettingsError", "plain_int"]
+
+
+def plain_int(value: Any) -> int | None:
+    """``value`` if it is an int (not a bool), else None."""
+    return value if is_int(value) else None
 
 
 class SettingsError(ValueError):
@@ -21,7 +27,8 @@ class AppSettings(BaseModel):
     """Top-level keys of ``cfg/config.yaml`` (see the comments there).
 
     Empty strings mean "default" for ``experiment``, ``num_envs``,
-    ``max_iterations`` and ``checkpoint``, as in IsaacGymEnvs.
+    ``max_iterations`` and ``checkpoint``, as in IsaacGymEnvs. Integers are
+    strict (``true`` is not 1).
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -29,21 +36,22 @@ class AppSettings(BaseModel):
     task_name: str
     experiment: str = ""
     train_dir: str = "runs"
-    num_envs: int | None = Field(default=None, gt=0)
-    seed: int = 42
+    num_envs: int | None = Field(default=None, gt=0, strict=True)
+    seed: int = Field(default=42, strict=True)
     torch_deterministic: bool = False
-    max_iterations: int | None = Field(default=None, gt=0)
+    max_iterations: int | None = Field(default=None, gt=0, strict=True)
     checkpoint: str = ""
+    start_over: bool = False
     checkpoint_format: Literal["pth", "h5"] = "pth"
-    keep_checkpoints: int = Field(default=0, ge=0)
+    keep_checkpoints: int = Field(default=0, ge=0, strict=True)
     test: bool = False
-    test_games: int = Field(default=2000, gt=0)
+    test_games: int = Field(default=2000, gt=0, strict=True)
     multi_gpu: bool = False
     resume_shared_adr_only: bool = False
     dist_timeout: float = Field(default=120.0, gt=0)
     rl_device: str = "cpu"
     sim_device: str = "cpu"
-    graphics_device_id: int = 0
+    graphics_device_id: int = Field(default=0, strict=True)
     headless: bool = True
     physics_engine: str = "physx"
     pipeline: str = "cpu"
@@ -53,6 +61,26 @@ class AppSettings(BaseModel):
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
         return None if value in ("", None) else value
+
+    @field_validator("rl_device", "sim_device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        import torch
+
+        try:
+            torch.device(value)
+        except (RuntimeError, ValueError):
+            raise ValueError(
+                f"not a device name (expected cpu, cuda, cuda:N, ...), got {value!r}"
+            ) from None
+        return value
+
+    @field_validator("checkpoint", mode="before")
+    @classmethod
+    def _path_text(cls, value: Any) -> Any:
+        return (
+            str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+        )
 
     @field_validator("experiment")
     @classmethod
@@ -88,15 +116,15 @@ class AppSettings(BaseModel):
         """Validate the top-level keys of a resolved config.
 
         Raises:
-            SettingsError: one line per invalid key, as ``key: problem``.
+            SettingsError: every invalid key as ``key=value: problem``, on one line.
         """
         plain = {k: v for k, v in to_plain(cfg).items() if k not in ("task", "train")}
         try:
             return cls.model_validate(plain)
         except ValidationError as exc:
-            lines = []
+            problems = []
             for err in exc.errors():
                 key = ".".join(str(p) for p in err["loc"])
                 msg = err["msg"].removeprefix("Value error, ")
-                lines.append(f"{key}={err.get('input')!r}: {msg}")
-            raise SettingsError("invalid setting:\n  " + "\n  ".join(lines)) from None
+                problems.append(f"{key}={err.get('input')!r}: {msg}")
+            raise SettingsError("; ".join(problems)) from None

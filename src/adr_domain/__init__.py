@@ -6,7 +6,13 @@ simulator, no training framework, no global random state.
 
 from adr_domain.config import ADRConfig, ADRParamConfig
 from adr_domain.engine import ADREngine, EnvIds
-from adr_domain.errors import ConfigError, IncompatibleStateError, SchemaVersionError, StateError
+from adr_domain.errors import (
+    ConfigError,
+    IncompatibleStateError,
+    InputError,
+    SchemaVersionError,
+    StateError,
+)
 from adr_domain.exchange import BoundaryExchange
 from adr_domain.keys import ENGINE_STATE_KEY, REFERENCE_PARAMS_KEY, SCHEMA_VERSION_KEY
 from adr_domain.log_keys import adr_log_keys, adr_log_tensors, adr_log_values
@@ -48,6 +54,7 @@ __all__ = [
     "EnvIds",
     "IncompatibleStateError",
     "InputChecks",
+    "InputError",
     "ParamTable",
     "ParamType",
     "QueuePolicy",

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "IncompatibleStateError", "SchemaVersionError", "StateError"]
+__all__ = [
+    "ConfigError",
+    "IncompatibleStateError",
+    "InputError",
+    "SchemaVersionError",
+    "StateError",
+]
 
 
 class ConfigError(ValueError):
@@ -19,3 +25,10 @@ class SchemaVersionError(StateError):
 
 class IncompatibleStateError(StateError):
     """A state dict belongs to another parameter set or another number of envs."""
+
+
+class InputError(ValueError):
+    """Bad input values of an engine call (env ids out of range or repeated,
+    non-finite objectives); the message names the argument, the env id and
+    the value. Raised at once with ``input_checks: eager``, at the next
+    ``engine.check()`` with ``deferred``."""

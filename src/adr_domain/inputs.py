@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import torch
 
+from adr_domain.errors import InputError
 from adr_domain.types import InputChecks
 
 __all__ = [
@@ -229,7 +230,7 @@ def raise_offence(offence: torch.Tensor, num_envs: int) -> None:
     if not kept:
         return
     offence.zero_()
-    raise ValueError(
+    raise InputError(
         describe_offence(int(env), value, num_envs)
         + "; it and any later bad entries were kept out of the ADR state (the first "
         "since the last check)"
@@ -251,10 +252,10 @@ def check_ids_now(ids: torch.Tensor, num_envs: int, name: str) -> None:
         return
     lo, hi = int(ids_sorted[0]), int(ids_sorted[-1])
     if lo < 0 or hi >= num_envs:
-        raise ValueError(f"{name}: env ids must lie in [0, {num_envs}), got ids from {lo} to {hi}")
+        raise InputError(f"{name}: env ids must lie in [0, {num_envs}), got ids from {lo} to {hi}")
     repeated = ids_sorted[1:][ids_sorted[1:] == ids_sorted[:-1]]
     dup = sorted(set(repeated.tolist()))[:8]
-    raise ValueError(f"{name}: duplicated env ids {dup}")
+    raise InputError(f"{name}: duplicated env ids {dup}")
 
 
 def explain_bad_update(ids: torch.Tensor, raw: torch.Tensor, num_envs: int) -> None:
@@ -273,4 +274,4 @@ def explain_bad_update(ids: torch.Tensor, raw: torch.Tensor, num_envs: int) -> N
     bad_ids = ids[bad][:8].tolist()
     bad_vals = raw[bad][:8].tolist()
     listing = ", ".join(f"env {i}: {v}" for i, v in zip(bad_ids, bad_vals, strict=True))
-    raise ValueError(f"objective: non-finite values for finished envs ({listing})")
+    raise InputError(f"objective: non-finite values for finished envs ({listing})")

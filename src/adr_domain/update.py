@@ -183,6 +183,4 @@ def resample_envs(
     """Fresh values of every tensor parameter for the envs at ``slots`` with pin
     codes ``pins``, from ``(R, K)`` uniforms ``u``."""
     pinned = b.next_ext if options.extended_boundary_sample else b.bounds_ext
-    sampling.resample(
-        u, slots, pins, b.bounds, pinned, t.sampling, (b.uvals, b.cvals), t.positions
-    )
+    sampling.resample(u, slots, pins, b.bounds, pinned, t.sampling, (b.uvals, b.cvals), t.positions)

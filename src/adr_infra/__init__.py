@@ -9,7 +9,7 @@ h5py only when an HDF5 checkpoint is first written or read.
   :func:`save_checkpoint` / :func:`load_checkpoint` pick one from the path;
   :func:`register_store` adds backends.
 * :class:`RunLayout` — ``runs/<experiment>/{nn,summaries}``, discovery of the
-  latest and best checkpoint, retention.
+  latest and best usable checkpoint, retention of a run's own files.
 * :func:`restore_engine` — restore an ADR engine from a checkpoint (adr-kit or
   IsaacGymEnvs env state), errors naming the file.
 * :func:`atomic_write` — temp file, fsync, rename, directory fsync.
@@ -22,16 +22,15 @@ its own, not from here. See ``docs/checkpoints.md``.
 from adr_infra.atomic import atomic_write, atomic_write_bytes, is_temp_file, remove_stale_temp_files
 from adr_infra.checkpoint import (
     ENV_STATE_KEY,
-    FORMAT_MIGRATIONS,
     FORMAT_VERSION,
     META_KEY,
     Checkpoint,
     CheckpointMeta,
-    migrate_v0_to_v1,
 )
 from adr_infra.errors import (
     CheckpointError,
     CheckpointNotFoundError,
+    CheckpointWriteError,
     CorruptCheckpointError,
     IncompatibleCheckpointError,
     TreeError,
@@ -40,7 +39,9 @@ from adr_infra.errors import (
     UnsupportedVersionError,
 )
 from adr_infra.hdf5_store import Hdf5Store
-from adr_infra.layout import CheckpointFile, CheckpointKind, CheckpointName, RunLayout
+from adr_infra.layout import SELECTORS, RunLayout
+from adr_infra.names import ROBUST_TAG, CheckpointFile, CheckpointKind, CheckpointName
+from adr_infra.payload import FORMAT_MIGRATIONS, migrate_v0_to_v1, migrate_v1_to_v2
 from adr_infra.restore import (
     RestoreReport,
     RestoreSource,
@@ -75,6 +76,8 @@ __all__ = [
     "FORMAT_MIGRATIONS",
     "FORMAT_VERSION",
     "META_KEY",
+    "ROBUST_TAG",
+    "SELECTORS",
     "Checkpoint",
     "CheckpointError",
     "CheckpointFile",
@@ -84,6 +87,7 @@ __all__ = [
     "CheckpointNotFoundError",
     "CheckpointStore",
     "CheckpointSummary",
+    "CheckpointWriteError",
     "CorruptCheckpointError",
     "Hdf5Store",
     "IncompatibleCheckpointError",
@@ -108,6 +112,7 @@ __all__ = [
     "is_temp_file",
     "load_checkpoint",
     "migrate_v0_to_v1",
+    "migrate_v1_to_v2",
     "normalize_tree",
     "register_store",
     "remove_stale_temp_files",

@@ -88,7 +88,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     _fsync_dir(directory)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | memoryview) -> None:
     """:func:`atomic_write` of a bytes object."""
 
     def write(temp: Path) -> None:

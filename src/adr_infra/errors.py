@@ -11,6 +11,7 @@ import os
 __all__ = [
     "CheckpointError",
     "CheckpointNotFoundError",
+    "CheckpointWriteError",
     "CorruptCheckpointError",
     "IncompatibleCheckpointError",
     "TreeError",
@@ -47,6 +48,14 @@ class CheckpointError(ValueError):
 
 class CheckpointNotFoundError(CheckpointError):
     """No checkpoint at the path (or none in an experiment's directory)."""
+
+
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint could not be written (disk full, permission denied, any OS error).
+
+    The reason names the cause; the previous file at the path, if any, is intact
+    and no temp file is left behind.
+    """
 
 
 class UnknownFormatError(CheckpointError):

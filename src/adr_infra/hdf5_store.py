@@ -1,21 +1,21 @@
 """The HDF5 store: the checkpoint payload as groups and datasets, no pickle anywhere.
 
-The file's root group is the payload dict (see :mod:`adr_infra.checkpoint`).
-Every value is an HDF5 object whose ``adr_type`` attribute says what it was:
+The file's root group is the payload dict (see :mod:`adr_infra.checkpoint`):
 
 ========== ======== =======================================================
 adr_type   object   content
 ========== ======== =======================================================
+(none)     dataset  a tensor: its values, shape and numpy dtype; attribute
+                    ``adr_dtype`` only for ``bfloat16``/``float8`` types,
+                    stored as same-width integers and viewed back
+``packed`` dataset  a dict, list or tuple that holds no tensor, as one
+                    fixed-length UTF-8 JSON text (:mod:`adr_infra.packed`)
 ``dict``   group    one member per key, in insertion order
-``list``   group    members ``0``, ``1``, ... (mixed or nested items), or
-``tuple``  dataset  a 1-D array when every item is a ``str``/``int``/
-                    ``float``/``bool`` (attribute ``adr_elem`` names which)
-``tensor`` dataset  the tensor's values and shape; ``adr_dtype`` is the torch
-                    dtype (``bfloat16`` and ``float8`` types are stored as
-                    same-width integers and viewed back)
-``int``    dataset  scalar int64
-``float``  dataset  scalar float64
-``bool``   dataset  scalar bool
+``list``,  group    members ``0``, ``1``, ... (a container holding tensors)
+``tuple``
+``int``,   dataset  scalar int64, float64, bool
+``float``,
+``bool``
 ``str``    dataset  scalar fixed-length UTF-8 string (strings holding NUL:
                     uint8 bytes, attribute ``adr_encoding = "utf-8 bytes"``)
 ``none``   dataset  empty (null dataspace)
@@ -25,17 +25,23 @@ Member names are the keys, percent-encoded where HDF5 needs it (``/``, ``%``,
 a leading ``.``; ``""`` is ``%``); integer keys (torch optimizer states) are
 ``%i<n>``. ``h5dump`` shows everything; plain ``h5py`` reads it back.
 
-Strings (values and attributes) are fixed-length, never variable-length: a
-damaged variable-length string length in the global heap can make the HDF5
-library loop forever, where fixed-length data is just wrong bytes (which the
-checksum reports).
+Packing the tensor-free containers (metadata, ADR config, optimizer settings,
+the Isaac adapter's ``adr_params``) makes a checkpoint a few dozen HDF5 objects
+instead of hundreds: HDF5's time goes with the number of objects. Files written
+before packing (every container a group, lists of primitives 1-D datasets with
+``adr_elem``, tensors tagged ``adr_type = "tensor"``) are still read.
 
-h5py is imported when a file is first written or read, not before.
+The file is built in memory (HDF5's ``core`` driver) and written with plain OS
+calls: a full disk or a denied permission is an exception naming the file,
+never a crash inside the HDF5 library while it closes a file. Strings are
+fixed-length, never variable-length (a damaged variable-length string can
+make the HDF5 library loop forever). h5py is imported on first use.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -43,13 +49,14 @@ from urllib.parse import quote, unquote
 import numpy as np
 import torch
 
-from adr_infra.atomic import atomic_write
-from adr_infra.checkpoint import Checkpoint, checkpoint_file, decode_payload, encode_payload
+from adr_infra.checkpoint import Checkpoint, encode_payload
 from adr_infra.errors import (
     CheckpointError,
     CorruptCheckpointError,
     TreeError,
 )
+from adr_infra.packed import PackError, holds_tensor, pack, unpack
+from adr_infra.payload import checkpoint_file, decode_payload, write_checkpoint_file
 
 __all__ = ["Hdf5Store", "decode_key", "encode_key"]
 
@@ -110,86 +117,75 @@ def decode_key(name: str) -> str | int:
     return unquote(name, errors="strict")
 
 
-def _fixed_str(h5py: Any, values: list[bytes] | bytes) -> np.ndarray:
-    """Fixed-length UTF-8 string data (scalar for ``bytes``, 1-D for a list)."""
-    items = [values] if isinstance(values, bytes) else values
-    width = max([len(v) for v in items] + [1])
-    return np.array(values, dtype=h5py.string_dtype("utf-8", width))
+def _fixed_str(h5py: Any, value: bytes) -> np.ndarray:
+    """A scalar fixed-length UTF-8 string."""
+    return np.array(value, dtype=h5py.string_dtype("utf-8", max(len(value), 1)))
 
 
 def _set_attr(obj: Any, name: str, value: str) -> None:
-    data = value.encode("utf-8")
-    obj.attrs.create(name, np.array(data, dtype=_h5py().string_dtype("utf-8", max(len(data), 1))))
+    obj.attrs.create(name, _fixed_str(_h5py(), value.encode("utf-8")))
 
 
-def _homogeneous(items: list[Any] | tuple[Any, ...]) -> str | None:
-    """The element kind of a non-empty list of same-typed primitives, else None."""
-    if not items:
-        return None
-    first = type(items[0])
-    if first not in (bool, int, float, str) or any(type(v) is not first for v in items):
-        return None
-    if first is str and any("\x00" in v for v in items):
-        return None
-    return first.__name__
+def _write_packed(group: Any, name: str, value: Any) -> None:
+    ds = group.create_dataset(name, data=_fixed_str(_h5py(), pack(value)))
+    _set_attr(ds, TYPE_ATTR, "packed")
 
 
-def _write(group: Any, name: str, value: Any) -> None:
-    h5py = _h5py()
+def _write_container(
+    group: Any, name: str, value: dict[Any, Any] | list[Any] | tuple[Any, ...]
+) -> None:
+    sub = group.create_group(name, track_order=True)
     if isinstance(value, dict):
-        sub = group.create_group(name, track_order=True)
         _set_attr(sub, TYPE_ATTR, "dict")
         for key, item in value.items():
             _write(sub, encode_key(key), item)
-    elif isinstance(value, (list, tuple)):
-        kind = "tuple" if isinstance(value, tuple) else "list"
-        elem = _homogeneous(value)
-        if elem is None:
-            sub = group.create_group(name, track_order=True)
-            _set_attr(sub, TYPE_ATTR, kind)
-            for i, item in enumerate(value):
-                _write(sub, str(i), item)
-        else:
-            if elem == "str":
-                encoded = [v.encode("utf-8") for v in value]
-                ds = group.create_dataset(name, data=_fixed_str(h5py, encoded))
-            else:
-                dtype = {"bool": np.bool_, "int": np.int64, "float": np.float64}[elem]
-                ds = group.create_dataset(name, data=np.asarray(value, dtype=dtype))
-            _set_attr(ds, TYPE_ATTR, kind)
-            _set_attr(ds, ELEM_ATTR, elem)
-    elif isinstance(value, torch.Tensor):
-        tensor = value.detach().cpu().contiguous()
-        stored = tensor.view(_VIEW_AS[tensor.dtype]) if tensor.dtype in _VIEW_AS else tensor
-        try:
-            data = stored.numpy()
-        except (RuntimeError, TypeError):
-            raise TreeError(
-                f"{group.name}/{name}: {tensor.dtype} tensors cannot be stored in HDF5"
-            ) from None
-        ds = group.create_dataset(name, data=data)
-        _set_attr(ds, TYPE_ATTR, "tensor")
+        return
+    _set_attr(sub, TYPE_ATTR, "tuple" if isinstance(value, tuple) else "list")
+    for i, item in enumerate(value):
+        _write(sub, str(i), item)
+
+
+def _write_tensor(group: Any, name: str, value: torch.Tensor) -> None:
+    """A plain dataset; ``adr_dtype`` only where numpy has no type for the torch dtype."""
+    tensor = value.detach().cpu().contiguous()
+    viewed = tensor.dtype in _VIEW_AS
+    try:
+        data = (tensor.view(_VIEW_AS[tensor.dtype]) if viewed else tensor).numpy()
+    except (RuntimeError, TypeError):
+        raise TreeError(
+            f"{group.name}/{name}: {tensor.dtype} tensors cannot be stored in HDF5"
+        ) from None
+    ds = group.create_dataset(name, data=data)
+    if viewed:
         _set_attr(ds, DTYPE_ATTR, str(tensor.dtype).removeprefix("torch."))
-    elif value is None:
+
+
+def _write_scalar(group: Any, name: str, value: Any) -> None:
+    h5py = _h5py()
+    kind = "none" if value is None else type(value).__name__
+    if value is None:
         ds = group.create_dataset(name, data=h5py.Empty("i1"))
-        _set_attr(ds, TYPE_ATTR, "none")
-    elif isinstance(value, bool):
-        ds = group.create_dataset(name, data=np.bool_(value))
-        _set_attr(ds, TYPE_ATTR, "bool")
-    elif isinstance(value, int):
-        ds = group.create_dataset(name, data=np.int64(value))
-        _set_attr(ds, TYPE_ATTR, "int")
-    elif isinstance(value, float):
-        ds = group.create_dataset(name, data=np.float64(value))
-        _set_attr(ds, TYPE_ATTR, "float")
+    elif isinstance(value, str) and "\x00" in value:
+        ds = group.create_dataset(name, data=np.frombuffer(value.encode("utf-8"), np.uint8))
+        _set_attr(ds, ENCODING_ATTR, _NUL_ENCODING)
     elif isinstance(value, str):
-        if "\x00" in value:
-            data = np.frombuffer(value.encode("utf-8"), dtype=np.uint8)
-            ds = group.create_dataset(name, data=data)
-            _set_attr(ds, ENCODING_ATTR, _NUL_ENCODING)
+        ds = group.create_dataset(name, data=_fixed_str(h5py, value.encode("utf-8")))
+    else:
+        scalar = {"bool": np.bool_, "int": np.int64, "float": np.float64}[kind]
+        ds = group.create_dataset(name, data=scalar(value))
+    _set_attr(ds, TYPE_ATTR, kind)
+
+
+def _write(group: Any, name: str, value: Any) -> None:
+    if isinstance(value, (dict, list, tuple)):
+        if holds_tensor(value):
+            _write_container(group, name, value)
         else:
-            ds = group.create_dataset(name, data=_fixed_str(h5py, value.encode("utf-8")))
-        _set_attr(ds, TYPE_ATTR, "str")
+            _write_packed(group, name, value)
+    elif isinstance(value, torch.Tensor):
+        _write_tensor(group, name, value)
+    elif value is None or type(value) in (bool, int, float, str):
+        _write_scalar(group, name, value)
     else:
         raise TypeError(f"cannot store a {type(value).__name__} in HDF5")
 
@@ -204,14 +200,27 @@ class _Bad(Exception):
     """Raised while decoding when the file's structure is not what adr-kit writes."""
 
 
+def _attr_or_none(obj: Any, name: str) -> str | None:
+    """A string attribute, None when absent (read with h5py's low-level calls: fast)."""
+    key = name.encode()
+    h5py = _h5py()
+    if not h5py.h5a.exists(obj.id, key):
+        return None
+    attr = h5py.h5a.open(obj.id, key)
+    if attr.dtype.kind != "S" or attr.shape != ():
+        raise _Bad(f"{obj.name}: attribute '{name}' is not a string")
+    buffer = np.empty((), dtype=attr.dtype)
+    attr.read(buffer)
+    try:
+        return bytes(buffer[()]).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Bad(f"{obj.name}: attribute '{name}' is not UTF-8") from None
+
+
 def _attr(obj: Any, name: str) -> str:
-    value = obj.attrs.get(name)
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value[()]
-    if isinstance(value, bytes):
-        value = value.decode("utf-8")
-    if not isinstance(value, str):
-        raise _Bad(f"{obj.name}: missing or invalid '{name}' attribute")
+    value = _attr_or_none(obj, name)
+    if value is None:
+        raise _Bad(f"{obj.name}: missing '{name}' attribute")
     return value
 
 
@@ -222,80 +231,123 @@ def _array(ds: Any) -> np.ndarray:
     return np.array(data)
 
 
-def _read(obj: Any) -> Any:
-    h5py = _h5py()
-    kind = _attr(obj, TYPE_ATTR)
-    if isinstance(obj, h5py.Group):
-        if kind == "dict":
-            return {decode_key(name): _read(obj[name]) for name in obj}
-        if kind in ("list", "tuple"):
-            names = list(obj)
-            if sorted(names, key=lambda n: int(n)) != [str(i) for i in range(len(names))]:
-                raise _Bad(f"{obj.name}: list members are not 0..{len(names) - 1}")
-            items = [_read(obj[str(i)]) for i in range(len(names))]
-            return tuple(items) if kind == "tuple" else items
-        raise _Bad(f"{obj.name}: group of unknown adr_type {kind!r}")
-    if not isinstance(obj, h5py.Dataset):
-        raise _Bad(f"{obj.name}: neither a group nor a dataset")
+def _read_group(obj: Any, kind: str) -> Any:
+    if kind == "dict":
+        return {decode_key(name): _read(obj[name]) for name in obj}
+    if kind in ("list", "tuple"):
+        names = list(obj)
+        if sorted(names, key=lambda n: int(n)) != [str(i) for i in range(len(names))]:
+            raise _Bad(f"{obj.name}: list members are not 0..{len(names) - 1}")
+        items = [_read(obj[str(i)]) for i in range(len(names))]
+        return tuple(items) if kind == "tuple" else items
+    raise _Bad(f"{obj.name}: group of unknown adr_type {kind!r}")
+
+
+def _read_tensor(obj: Any) -> torch.Tensor:
+    """A tensor dataset: the numpy dtype, or ``adr_dtype`` (views, and every tensor of
+    files written before packing)."""
+    named = _attr_or_none(obj, DTYPE_ATTR)
+    dtype = None if named is None else _DTYPES.get(named)
+    if named is not None and dtype is None:
+        raise _Bad(f"{obj.name}: unknown tensor dtype {named!r}")
+    tensor = torch.from_numpy(_array(obj))
+    if tensor.numel() == 0:  # h5py gives empty arrays zero strides
+        tensor = torch.empty(tensor.shape, dtype=tensor.dtype)
+    if dtype is None:
+        return tensor
+    expected = _VIEW_AS.get(dtype, dtype)
+    if tensor.dtype != expected:
+        raise _Bad(f"{obj.name}: data of type {tensor.dtype}, expected {expected}")
+    return tensor.view(dtype) if dtype in _VIEW_AS else tensor
+
+
+def _read_packed(obj: Any) -> Any:
+    if obj.shape != () or obj.dtype.kind != "S":
+        raise _Bad(f"{obj.name}: packed data must be a scalar fixed-length string")
+    try:
+        return unpack(bytes(obj[()]))
+    except PackError as exc:
+        raise _Bad(f"{obj.name}: {exc}") from None
+
+
+def _read_list_dataset(obj: Any, kind: str) -> list[Any] | tuple[Any, ...]:
+    """A 1-D list of primitives (files written before packing)."""
+    elem = _attr(obj, ELEM_ATTR)
+    if obj.ndim != 1:
+        raise _Bad(f"{obj.name}: a list dataset must be 1-D")
+    values: list[Any]
+    if elem == "str":
+        if obj.dtype.kind != "S":
+            raise _Bad(f"{obj.name}: a str list must be fixed-length strings")
+        values = [bytes(v).decode("utf-8") for v in _array(obj)]
+    elif elem in ("int", "float", "bool"):
+        data = _array(obj)
+        if data.dtype.kind != {"int": "i", "float": "f", "bool": "b"}[elem]:
+            raise _Bad(f"{obj.name}: {elem} list stored as {data.dtype}")
+        values = data.tolist()
+    else:
+        raise _Bad(f"{obj.name}: unknown list element kind {elem!r}")
+    return tuple(values) if kind == "tuple" else values
+
+
+def _read_str(obj: Any) -> str:
+    encoding = _attr_or_none(obj, ENCODING_ATTR)
+    if encoding is not None:
+        if encoding != _NUL_ENCODING or obj.ndim != 1:
+            raise _Bad(f"{obj.name}: unknown string encoding")
+        return _array(obj).astype(np.uint8).tobytes().decode("utf-8")
+    if obj.shape != () or obj.dtype.kind != "S":
+        raise _Bad(f"{obj.name}: a str must be a scalar fixed-length string dataset")
+    return bytes(obj[()]).decode("utf-8")
+
+
+_NUMBER_KINDS = {"int": ("i", int), "float": ("f", float), "bool": ("b", bool)}
+
+
+def _read_scalar(obj: Any, kind: str) -> Any:
     if kind == "none":
         if obj.shape is not None:
             raise _Bad(f"{obj.name}: a None value must be an empty dataset")
         return None
-    if kind == "tensor":
-        dtype = _DTYPES.get(_attr(obj, DTYPE_ATTR))
-        if dtype is None:
-            raise _Bad(f"{obj.name}: unknown tensor dtype {obj.attrs.get(DTYPE_ATTR)!r}")
-        data = _array(obj)
-        tensor = torch.from_numpy(data)
-        if tensor.numel() == 0:  # h5py gives empty arrays zero strides
-            tensor = torch.empty(tensor.shape, dtype=tensor.dtype)
-        expected = _VIEW_AS.get(dtype, dtype)
-        if tensor.dtype != expected:
-            raise _Bad(f"{obj.name}: data of type {tensor.dtype}, expected {expected}")
-        return tensor.view(dtype) if dtype in _VIEW_AS else tensor
-    if kind in ("list", "tuple"):
-        elem = _attr(obj, ELEM_ATTR)
-        if obj.ndim != 1:
-            raise _Bad(f"{obj.name}: a list dataset must be 1-D")
-        values: list[Any]
-        if elem == "str":
-            if obj.dtype.kind != "S":
-                raise _Bad(f"{obj.name}: a str list must be fixed-length strings")
-            values = [bytes(v).decode("utf-8") for v in _array(obj)]
-        elif elem in ("int", "float", "bool"):
-            data = _array(obj)
-            if data.dtype.kind != {"int": "i", "float": "f", "bool": "b"}[elem]:
-                raise _Bad(f"{obj.name}: {elem} list stored as {data.dtype}")
-            values = data.tolist()
-        else:
-            raise _Bad(f"{obj.name}: unknown list element kind {elem!r}")
-        return tuple(values) if kind == "tuple" else values
-    if obj.shape != () and kind != "str":
-        raise _Bad(f"{obj.name}: a {kind} must be a scalar dataset")
-    if kind == "int":
-        data = _array(obj)
-        if data.dtype.kind != "i":
-            raise _Bad(f"{obj.name}: int stored as {data.dtype}")
-        return int(data)
-    if kind == "float":
-        data = _array(obj)
-        if data.dtype.kind != "f":
-            raise _Bad(f"{obj.name}: float stored as {data.dtype}")
-        return float(data)
-    if kind == "bool":
-        data = _array(obj)
-        if data.dtype.kind != "b":
-            raise _Bad(f"{obj.name}: bool stored as {data.dtype}")
-        return bool(data)
     if kind == "str":
-        if obj.attrs.get(ENCODING_ATTR) is not None:
-            if _attr(obj, ENCODING_ATTR) != _NUL_ENCODING or obj.ndim != 1:
-                raise _Bad(f"{obj.name}: unknown string encoding")
-            return _array(obj).astype(np.uint8).tobytes().decode("utf-8")
-        if obj.shape != () or obj.dtype.kind != "S":
-            raise _Bad(f"{obj.name}: a str must be a scalar fixed-length string dataset")
-        return bytes(obj[()]).decode("utf-8")
-    raise _Bad(f"{obj.name}: dataset of unknown adr_type {kind!r}")
+        return _read_str(obj)
+    if kind not in _NUMBER_KINDS:
+        raise _Bad(f"{obj.name}: dataset of unknown adr_type {kind!r}")
+    if obj.shape != ():
+        raise _Bad(f"{obj.name}: a {kind} must be a scalar dataset")
+    numpy_kind, convert = _NUMBER_KINDS[kind]
+    data = _array(obj)
+    if data.dtype.kind != numpy_kind:
+        raise _Bad(f"{obj.name}: {kind} stored as {data.dtype}")
+    return convert(data)
+
+
+def _read(obj: Any) -> Any:
+    h5py = _h5py()
+    if isinstance(obj, h5py.Group):
+        return _read_group(obj, _attr(obj, TYPE_ATTR))
+    if not isinstance(obj, h5py.Dataset):
+        raise _Bad(f"{obj.name}: neither a group nor a dataset")
+    kind = _attr_or_none(obj, TYPE_ATTR) or "tensor"
+    if kind == "tensor":
+        return _read_tensor(obj)
+    if kind == "packed":
+        return _read_packed(obj)
+    if kind in ("list", "tuple"):
+        return _read_list_dataset(obj, kind)
+    return _read_scalar(obj, kind)
+
+
+def hdf5_image(payload: dict[str, Any]) -> bytes:
+    """The bytes of an HDF5 file holding ``payload``, built in memory."""
+    h5py = _h5py()
+    # The name only identifies the in-memory file; nothing is written there.
+    name = f"adr-kit-{os.getpid()}-{secrets.token_hex(6)}.h5"
+    with h5py.File(name, "w", driver="core", backing_store=False, track_order=True) as file:
+        _write_root(file, payload)
+        file.flush()
+        image: bytes = file.id.get_file_image()
+    return image
 
 
 class Hdf5Store:
@@ -304,15 +356,12 @@ class Hdf5Store:
     suffixes = (".h5", ".hdf5")
 
     def save(self, path: PathLike, checkpoint: Checkpoint) -> None:
-        """Write ``checkpoint`` (its payload with checksum) as an HDF5 file."""
-        h5py = _h5py()
-        payload = encode_payload(checkpoint)
+        """Write ``checkpoint`` (its payload with checksum) as an HDF5 file.
 
-        def write(temp: Path) -> None:
-            with h5py.File(temp, "w", track_order=True, locking=False) as file:
-                _write_root(file, payload)
-
-        atomic_write(path, write)
+        Raises:
+            CheckpointWriteError: the file could not be written (cause named).
+        """
+        write_checkpoint_file(path, hdf5_image(encode_payload(checkpoint)))
 
     def load(self, path: PathLike) -> Checkpoint:
         """Read a checkpoint written by :meth:`save`.
@@ -329,7 +378,7 @@ class Hdf5Store:
             # No lock needed: files are replaced atomically, never written in place
             # (and locking fails on some network file systems).
             with h5py.File(file, "r", locking=False) as handle:
-                if handle.attrs.get(TYPE_ATTR) is None:
+                if _attr_or_none(handle, TYPE_ATTR) is None:
                     raise _Bad("the root group has no adr_type attribute")
                 payload = _read(handle)
         except CheckpointError:

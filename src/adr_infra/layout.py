@@ -2,201 +2,84 @@
 
 ::
 
-    <train_dir>/<experiment>/nn/<name>.pth                         best so far
-    <train_dir>/<experiment>/nn/last_<name>_ep_<E>_rew_<R>.pth     every save_frequency epochs
-    <train_dir>/<experiment>/nn/last_<name>_ep_<E>_rew__<R>_.pth   at max_epochs
-    <train_dir>/<experiment>/nn/last_<name>_frame_<F>_rew__<R>_.pth at max_frames
-    <train_dir>/<experiment>/nn/<name>_ep_<E>_rew_<R>.pth          score_to_win reached
-    <train_dir>/<experiment>/summaries/                            TensorBoard
+    <train_dir>/<experiment>/nn/          checkpoints (names: :mod:`adr_infra.names`)
+    <train_dir>/<experiment>/summaries/   TensorBoard
+    <train_dir>/<experiment>/previous/    earlier runs moved aside (:meth:`RunLayout.archive`)
 
-``<name>`` is the rl_games config name (often the experiment name itself);
-``<R>`` is the mean reward as Python prints it (possibly ``-inf``; rl_games
-writes the array form ``[r]`` as ``_r_``). Every registered store suffix
-(``.pth``, ``.h5``, ...) is discovered; temp files of interrupted saves never are.
+Discovery (``latest``, ``best``, ``reward_best``) returns only *usable*
+checkpoints of the experiment: a candidate that is empty, unreadable or
+damaged, or that belongs to another experiment, is skipped with a warning
+naming it, and the next candidate is tried.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 import os
-import re
-from enum import Enum
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import attrs
 
-from adr_infra.atomic import is_temp_file, remove_stale_temp_files
-from adr_infra.errors import CheckpointNotFoundError
-from adr_infra.stores import checkpoint_suffixes
+from adr_domain import is_int
+from adr_infra.atomic import remove_stale_temp_files
+from adr_infra.errors import CheckpointError, CheckpointNotFoundError
+from adr_infra.names import (
+    ROBUST_TAG,
+    CheckpointFile,
+    CheckpointKind,
+    CheckpointName,
+    check_name,
+)
+from adr_infra.stores import checkpoint_suffixes, load_checkpoint
 
-__all__ = ["CheckpointFile", "CheckpointKind", "CheckpointName", "RunLayout"]
+__all__ = ["SELECTORS", "RunLayout"]
 
 log = logging.getLogger(__name__)
 
-_LAST = re.compile(
-    r"^last_(?P<name>.+)_(?P<unit>ep|frame)_(?P<count>\d+)_rew_(?P<reward>.*)$", re.S
-)
-_WIN = re.compile(r"^(?P<name>.+)_ep_(?P<count>\d+)_rew_(?P<reward>.*)$", re.S)
+SELECTORS = ("latest", "best", "reward_best")
+"""What ``checkpoint=`` accepts besides a path (see :meth:`RunLayout.resolve`)."""
 
-
-class CheckpointKind(str, Enum):
-    """Why rl_games wrote a checkpoint."""
-
-    BEST = "best"
-    """``<name>.pth``: a new best mean reward."""
-    PERIODIC = "periodic"
-    """``last_<name>_ep_<E>_rew_<R>.pth`` (and the ``frame`` and max-epoch forms)."""
-    WIN = "win"
-    """``<name>_ep_<E>_rew_<R>.pth``: ``score_to_win`` reached."""
-
-
-def _parse_reward(text: str) -> tuple[float | None, bool]:
-    """``(reward, bracketed)`` from the ``<R>`` part of a name."""
-    bracketed = len(text) >= 2 and text.startswith("_") and text.endswith("_")
-    core = text[1:-1] if bracketed else text
-    tokens = core.split()
-    if not tokens:
-        return None, bracketed
-    try:
-        return float(tokens[0]), bracketed
-    except ValueError:
-        return None, bracketed
-
-
-def _format_reward(reward: float) -> str:
-    return repr(float(reward))
-
-
-def _check_name(name: str) -> str:
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise ValueError(f"name: expected a non-empty file-name part, got {name!r}")
-    return name
-
-
-@attrs.frozen
-class CheckpointName:
-    """A checkpoint file name as rl_games writes it, taken apart.
-
-    Attributes:
-        name: the rl_games config name.
-        kind: :class:`CheckpointKind`.
-        epoch: the epoch in the name, if any.
-        frame: the frame in the name, if any.
-        reward: the mean reward in the name, if any (may be ``-inf``).
-        final: the ``_rew__<R>_`` form rl_games writes at ``max_epochs``/``max_frames``.
-        suffix: the store suffix (``.pth``, ``.h5``, ...).
-    """
-
-    name: str
-    kind: CheckpointKind
-    epoch: int | None = None
-    frame: int | None = None
-    reward: float | None = None
-    final: bool = False
-    suffix: str = ".pth"
-
-    @classmethod
-    def best(cls, name: str, suffix: str = ".pth") -> CheckpointName:
-        """``<name><suffix>``."""
-        return cls(_check_name(name), CheckpointKind.BEST, suffix=suffix)
-
-    @classmethod
-    def periodic(
-        cls,
-        name: str,
-        epoch: int,
-        reward: float,
-        *,
-        suffix: str = ".pth",
-        final: bool = False,
-    ) -> CheckpointName:
-        """``last_<name>_ep_<epoch>_rew_<reward><suffix>`` (``_rew__<reward>_`` if ``final``)."""
-        return cls(_check_name(name), CheckpointKind.PERIODIC, epoch, None, reward, final, suffix)
-
-    @classmethod
-    def at_frame(
-        cls, name: str, frame: int, reward: float, *, suffix: str = ".pth"
-    ) -> CheckpointName:
-        """``last_<name>_frame_<frame>_rew__<reward>_<suffix>`` (rl_games' max_frames form)."""
-        return cls(_check_name(name), CheckpointKind.PERIODIC, None, frame, reward, True, suffix)
-
-    @classmethod
-    def parse(cls, filename: str) -> CheckpointName | None:
-        """Take a file name apart; None for temp files, hidden files and unknown suffixes."""
-        if filename.startswith(".") or is_temp_file(filename):
-            return None
-        lower = filename.lower()
-        suffix = next((s for s in checkpoint_suffixes() if lower.endswith(s)), None)
-        if suffix is None or len(filename) == len(suffix):
-            return None
-        stem = filename[: -len(suffix)]
-        suffix = filename[-len(suffix) :]
-        match = _LAST.match(stem)
-        if match is not None:
-            reward, bracketed = _parse_reward(match["reward"])
-            count = int(match["count"])
-            is_epoch = match["unit"] == "ep"
-            return cls(
-                match["name"],
-                CheckpointKind.PERIODIC,
-                epoch=count if is_epoch else None,
-                frame=None if is_epoch else count,
-                reward=reward,
-                final=bracketed,
-                suffix=suffix,
-            )
-        match = _WIN.match(stem)
-        if match is not None:
-            reward, bracketed = _parse_reward(match["reward"])
-            return cls(
-                match["name"],
-                CheckpointKind.WIN,
-                epoch=int(match["count"]),
-                reward=reward,
-                final=bracketed,
-                suffix=suffix,
-            )
-        return cls(stem, CheckpointKind.BEST, suffix=suffix)
-
-    @property
-    def filename(self) -> str:
-        """The file name (inverse of :meth:`parse` for names this class builds)."""
-        if self.kind is CheckpointKind.BEST:
-            return self.name + self.suffix
-        reward = "nan" if self.reward is None else _format_reward(self.reward)
-        reward = f"_{reward}_" if self.final else reward
-        if self.kind is CheckpointKind.WIN:
-            return f"{self.name}_ep_{self.epoch}_rew_{reward}{self.suffix}"
-        unit, count = ("ep", self.epoch) if self.epoch is not None else ("frame", self.frame)
-        return f"last_{self.name}_{unit}_{count}_rew_{reward}{self.suffix}"
-
-
-@attrs.frozen
-class CheckpointFile:
-    """A discovered checkpoint file.
-
-    Attributes:
-        path: the file.
-        name: its parsed name.
-        mtime_ns: its modification time.
-    """
-
-    path: Path
-    name: CheckpointName
-    mtime_ns: int
-
-    def recency(self) -> tuple[int, int, int, str]:
-        """Sort key of "latest": epoch, then frame, then modification time, then name."""
-        epoch = -1 if self.name.epoch is None else self.name.epoch
-        frame = -1 if self.name.frame is None else self.name.frame
-        return (epoch, frame, self.mtime_ns, self.path.name)
+Pick = Callable[[list[CheckpointFile]], CheckpointFile | None]
 
 
 def _check_experiment(instance: RunLayout, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str):
         raise ValueError(f"experiment: expected a string, got {value!r}")
-    _check_name(value)
+    check_name(value)
+
+
+def _newest(files: list[CheckpointFile]) -> CheckpointFile:
+    return max(files, key=lambda f: (f.mtime_ns, f.path.name))
+
+
+def _pick_latest(files: list[CheckpointFile]) -> CheckpointFile | None:
+    """The highest epoch (then frame, then newest); files without counters only if alone.
+
+    rl_games names periodic files by epoch but the file of a run that stopped
+    at max_frames by frame: the two numbers do not compare, so the newer of
+    each kind's top file wins.
+    """
+    by_epoch = [f for f in files if f.name.epoch is not None]
+    by_frame = [f for f in files if f.name.epoch is None and f.name.frame is not None]
+    tops = [max(group, key=CheckpointFile.recency) for group in (by_epoch, by_frame) if group]
+    if tops:
+        return _newest(tops)
+    return _newest(files) if files else None
+
+
+def _pick_rated(files: list[CheckpointFile]) -> CheckpointFile | None:
+    """The file whose name has the highest reward (NaN ignored), newest on ties."""
+    rated = [
+        f
+        for f in files
+        if f.name.kind is not CheckpointKind.BEST
+        and f.name.reward is not None
+        and not math.isnan(f.name.reward)
+    ]
+    return max(rated, key=lambda f: (f.name.reward, f.recency())) if rated else None
 
 
 @attrs.frozen
@@ -204,7 +87,8 @@ class RunLayout:
     """``<train_dir>/<experiment>/{nn,summaries}``, as rl_games lays out a run.
 
     Args:
-        experiment: the experiment (run directory) name.
+        experiment: the experiment (run directory) name; adr-kit also names the
+            checkpoint files with it.
         train_dir: the directory of all runs (rl_games' ``train_dir``; default ``runs``).
     """
 
@@ -236,30 +120,27 @@ class RunLayout:
         """Where a checkpoint of this name lives."""
         return self.nn_dir / name.filename
 
-    def best_path(self, name: str | None = None, *, suffix: str = ".pth") -> Path:
-        """``nn/<name><suffix>``; ``name`` defaults to the experiment name."""
-        return self.path(CheckpointName.best(name or self.experiment, suffix))
+    def reward_best_path(self, *, suffix: str = ".pth") -> Path:
+        """``nn/<experiment><suffix>``: rl_games' file of the best mean reward."""
+        return self.path(CheckpointName.best(self.experiment, suffix))
+
+    def robust_path(self, *, suffix: str = ".pth") -> Path:
+        """``nn/<experiment>_robust<suffix>``: the widest ADR ranges reached while performing."""
+        return self.path(CheckpointName.robust(self.experiment, suffix))
 
     def periodic_path(
-        self,
-        epoch: int,
-        reward: float,
-        *,
-        name: str | None = None,
-        suffix: str = ".pth",
-        final: bool = False,
+        self, epoch: int, reward: float, *, suffix: str = ".pth", final: bool = False
     ) -> Path:
-        """``nn/last_<name>_ep_<epoch>_rew_<reward><suffix>``."""
+        """``nn/last_<experiment>_ep_<epoch>_rew_<reward><suffix>`` (``_rew__<r>_`` if final)."""
         return self.path(
-            CheckpointName.periodic(
-                name or self.experiment, epoch, reward, suffix=suffix, final=final
-            )
+            CheckpointName.periodic(self.experiment, epoch, reward, suffix=suffix, final=final)
         )
 
     def checkpoints(self) -> list[CheckpointFile]:
         """Every checkpoint file in ``nn/``, oldest first (by :meth:`CheckpointFile.recency`).
 
-        Temp files of saves in progress (or interrupted) are never listed.
+        Temp files of saves in progress (or interrupted) are never listed;
+        nothing is opened or validated.
         """
         if not self.nn_dir.is_dir():
             return []
@@ -277,55 +158,78 @@ class RunLayout:
             found.append(CheckpointFile(entry, parsed, mtime))
         return sorted(found, key=CheckpointFile.recency)
 
-    def latest(self) -> Path | None:
-        """The checkpoint with the highest epoch (then frame, then newest); None if none.
+    def _owner_by_name(self, file: CheckpointFile) -> str:
+        name = file.name.name
+        is_robust = file.name.kind is CheckpointKind.BEST and name == self.experiment + ROBUST_TAG
+        return self.experiment if is_robust else name
 
-        When both epoch-named and frame-named files exist, the newer of the two
-        kinds' latest files is returned.
+    def unusable_reason(self, file: CheckpointFile) -> str | None:
+        """Why a file cannot be resumed as this experiment's checkpoint, or None if it can.
 
-        Files whose name has no epoch or frame (``<name>.pth``) count only when
-        no other checkpoint exists; then the newest of them is returned.
+        The file is loaded and verified; it belongs to the experiment its
+        metadata names (adr-kit files), else to the one in its file name.
         """
-        files = self.checkpoints()
-        by_epoch = [f for f in files if f.name.epoch is not None]
-        by_frame = [f for f in files if f.name.epoch is None and f.name.frame is not None]
-        # rl_games names periodic files by epoch but the file of a run that
-        # stopped at max_frames by frame: the two numbers do not compare, so
-        # the newer of each kind's last file wins.
-        tops = [max(group, key=CheckpointFile.recency) for group in (by_epoch, by_frame) if group]
-        if tops:
-            return max(tops, key=lambda f: (f.mtime_ns, f.path.name)).path
-        if files:
-            return max(files, key=lambda f: (f.mtime_ns, f.path.name)).path
+        try:
+            checkpoint = load_checkpoint(file.path)
+        except CheckpointError as exc:
+            return exc.reason
+        owner = checkpoint.meta.experiment or self._owner_by_name(file)
+        if owner != self.experiment:
+            return f"a checkpoint of experiment {owner!r}, not {self.experiment!r}"
         return None
 
-    def best(self) -> Path | None:
-        """The best checkpoint: the newest ``<name>.pth`` rl_games wrote for a new best
-        reward; without one, the checkpoint whose name has the highest reward. None if none.
+    def _first_usable(self, pick: Pick) -> Path | None:
+        remaining = self.checkpoints()
+        while (chosen := pick(remaining)) is not None:
+            reason = self.unusable_reason(chosen)
+            if reason is None:
+                return chosen.path
+            log.warning("skipping checkpoint %s: %s", chosen.path, reason)
+            remaining.remove(chosen)
+        return None
+
+    def _pick_named(self, stem: str, files: list[CheckpointFile]) -> CheckpointFile | None:
+        named = [f for f in files if f.name.kind is CheckpointKind.BEST and f.name.name == stem]
+        return _newest(named) if named else None
+
+    def latest(self) -> Path | None:
+        """The newest usable checkpoint: highest epoch (then frame, then newest file).
+
+        Files without counters in their name (best files) count only when no
+        other usable checkpoint exists. None when there is none.
         """
-        files = self.checkpoints()
-        bests = [f for f in files if f.name.kind is CheckpointKind.BEST]
-        if bests:
-            own = [f for f in bests if f.name.name == self.experiment] or bests
-            return max(own, key=lambda f: (f.mtime_ns, f.path.name)).path
-        rated = [f for f in files if f.name.reward is not None and not math.isnan(f.name.reward)]
-        if not rated:
-            return None
-        return max(rated, key=lambda f: (f.name.reward, f.recency())).path
+        return self._first_usable(_pick_latest)
+
+    def reward_best(self) -> Path | None:
+        """rl_games' best-reward file ``<experiment>.pth``; without one, the usable
+        checkpoint whose name has the highest reward. None if none."""
+        return self._first_usable(
+            lambda files: self._pick_named(self.experiment, files) or _pick_rated(files)
+        )
+
+    def best(self) -> Path | None:
+        """The most robust checkpoint, ``<experiment>_robust.pth`` (written by ADR
+        runs); without one, :meth:`reward_best`. None if none."""
+        robust = self._first_usable(
+            lambda files: self._pick_named(self.experiment + ROBUST_TAG, files)
+        )
+        return robust or self.reward_best()
 
     def resolve(self, which: str | os.PathLike[str]) -> Path:
-        """``"latest"``, ``"best"``, or a path (as is) to a checkpoint file.
+        """``"latest"``, ``"best"``, ``"reward_best"``, or a path (as is) to a checkpoint file.
 
         Raises:
-            CheckpointNotFoundError: no checkpoint of the experiment (for
-                ``latest``/``best``) or no such file.
+            CheckpointNotFoundError: no usable checkpoint of the experiment (for
+                a selector) or no such file.
         """
-        if which in ("latest", "best"):
-            found = self.latest() if which == "latest" else self.best()
+        if which in SELECTORS:
+            found = {"latest": self.latest, "best": self.best, "reward_best": self.reward_best}[
+                str(which)
+            ]()
             if found is None:
                 raise CheckpointNotFoundError(
                     self.nn_dir,
-                    f"no checkpoint of experiment {self.experiment!r} to resume from "
+                    f"no usable checkpoint of experiment {self.experiment!r} "
                     f"(checkpoint={which}); looked for {', '.join(checkpoint_suffixes())} files",
                 )
             return found
@@ -334,24 +238,34 @@ class RunLayout:
             raise CheckpointNotFoundError(path, "no such checkpoint file")
         return path
 
-    def prune(self, keep_last: int, *, temp_min_age_s: float = 600.0) -> list[Path]:
-        """Delete all but the ``keep_last`` latest periodic checkpoints.
+    def prune(
+        self, owned: Collection[str], keep_last: int, *, temp_min_age_s: float = 600.0
+    ) -> list[Path]:
+        """Delete all but the ``keep_last`` newest of the periodic checkpoints named in ``owned``.
 
-        Best and score-to-win checkpoints are never deleted. Temp files of
-        interrupted saves older than ``temp_min_age_s`` are removed too.
+        Only files named in ``owned`` (file names in ``nn/``, those a run wrote
+        or resumed from) are candidates: another run's files, best files,
+        score-to-win files and files of other names are never deleted, and the
+        newest owned file always stays. Temp files of interrupted saves older
+        than ``temp_min_age_s`` are removed too.
 
         Returns:
             The deleted files.
 
         Raises:
-            ValueError: ``keep_last`` is negative.
+            ValueError: ``keep_last`` is not an int >= 1.
         """
-        if isinstance(keep_last, bool) or not isinstance(keep_last, int) or keep_last < 0:
-            raise ValueError(f"keep_last: expected an int >= 0, got {keep_last!r}")
-        periodic = [f for f in self.checkpoints() if f.name.kind is CheckpointKind.PERIODIC]
-        doomed = periodic[: max(len(periodic) - keep_last, 0)]
+        if not is_int(keep_last) or keep_last < 1:
+            raise ValueError(f"keep_last: expected an int >= 1, got {keep_last!r}")
+        mine = [
+            f
+            for f in self.checkpoints()
+            if f.path.name in owned
+            and f.name.kind is CheckpointKind.PERIODIC
+            and f.name.name == self.experiment
+        ]
         removed: list[Path] = []
-        for file in doomed:
+        for file in mine[: max(len(mine) - keep_last, 0)]:
             try:
                 file.path.unlink()
             except FileNotFoundError:
@@ -360,3 +274,20 @@ class RunLayout:
             log.info("retention: removed %s", file.path)
         removed += remove_stale_temp_files(self.nn_dir, min_age_s=temp_min_age_s)
         return removed
+
+    def archive(self) -> Path | None:
+        """Move ``nn/`` and ``summaries/`` to ``previous/<UTC time>/`` (start over).
+
+        Returns:
+            The directory they were moved to; None when there was nothing to move.
+        """
+        present = [d for d in (self.nn_dir, self.summaries_dir) if d.exists()]
+        if not present:
+            return None
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        target = self.experiment_dir / "previous" / stamp
+        target.mkdir(parents=True)
+        for directory in present:
+            directory.rename(target / directory.name)
+        log.info("moved the previous run of %s to %s", self.experiment, target)
+        return target

@@ -20,8 +20,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-from adr_infra.checkpoint import Checkpoint, decode_payload, encode_payload
+from adr_infra.checkpoint import Checkpoint, encode_payload
 from adr_infra.errors import CheckpointNotFoundError, UnknownFormatError
+from adr_infra.payload import decode_payload
 
 __all__ = [
     "CheckpointStore",

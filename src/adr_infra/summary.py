@@ -1,7 +1,8 @@
 """A readable summary of a checkpoint: metadata, per-parameter ranges and queues, workers.
 
-Init ranges and limits belong to the config, not to the engine state: they are
-read from the ADR config when one is given, else from the env state's
+Init ranges, limits and deltas belong to the config, not to the engine state:
+they are read from the ADR config when one is given, else from the config the
+checkpoint carries (format 2 and later), else from the env state's
 ``adr_params`` (which adr-kit's Isaac adapter and IsaacGymEnvs both save).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 import attrs
 import torch
 
-from adr_domain import REFERENCE_PARAMS_KEY, ADRConfig, WorkerType
+from adr_domain import REFERENCE_PARAMS_KEY, ADRConfig, WorkerType, is_int
 from adr_infra.checkpoint import Checkpoint
 from adr_infra.restore import RestoreSource, number_pair
 from adr_infra.tree import tensor_nbytes
@@ -35,6 +36,8 @@ class ParamSummary:
         range: current ``(lo, hi)``.
         next_limits: ``(lo, hi)`` one step beyond the range.
         limits: ``(lo, hi)`` from the config (None side: unbounded).
+        delta: the step of a bound, from the config.
+        delta_style: ``additive`` or ``multiplicative``.
         queue_fill: results in the ``(low, high)`` boundary queues.
         boundary_workers: envs evaluating the ``(low, high)`` bound.
     """
@@ -46,6 +49,8 @@ class ParamSummary:
     range: Pair | None = None
     next_limits: Pair | None = None
     limits: Pair | None = None
+    delta: float | None = None
+    delta_style: str | None = None
     queue_fill: tuple[int, int] | None = None
     boundary_workers: tuple[int, int] | None = None
 
@@ -73,6 +78,9 @@ class CheckpointSummary:
         producer: what wrote the file.
         created_at: ISO creation time, if known.
         experiment: experiment name, if recorded.
+        world_size: processes whose state the checkpoint holds.
+        config_source: where init ranges, limits and deltas came from
+            (``"argument"``, ``"checkpoint"``, ``"env state"`` or ``"none"``).
         epoch: rl_games epoch.
         frame: rl_games frame.
         last_mean_rewards: rl_games' best mean reward.
@@ -93,6 +101,8 @@ class CheckpointSummary:
     producer: str
     created_at: str | None
     experiment: str | None
+    world_size: int
+    config_source: str
     epoch: int | None
     frame: int | None
     last_mean_rewards: float | None
@@ -110,7 +120,7 @@ class CheckpointSummary:
 
 
 def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if is_int(value) else None
 
 
 def _tensor(state: Mapping[str, Any], key: str, shape: tuple[int, ...]) -> torch.Tensor | None:
@@ -128,6 +138,8 @@ def _config_rows(config: ADRConfig | Mapping[str, Any] | None) -> dict[str, dict
         name: {
             "init_range": tuple(p.init_range),
             "limits": tuple(p.limits),
+            "delta": p.delta,
+            "delta_style": p.delta_style.value,
             "type": p.type.value,
             "kind": "tensor" if p.range_path is None else "range_path",
         }
@@ -194,6 +206,7 @@ def _reference_rows(params: object) -> tuple[list[str], dict[str, dict[str, Any]
             "next_limits": number_pair(entry.get("next_limits")),
             "init_range": number_pair(entry.get("init_range")),
             "limits": number_pair(entry.get("limits")),
+            "delta": entry.get("delta") if isinstance(entry.get("delta"), (int, float)) else None,
             "type": entry.get("type", "uniform"),
             "kind": "range_path" if entry.get("range_path") else "tensor",
         }
@@ -207,13 +220,27 @@ def summarize(
 
     Args:
         checkpoint: the checkpoint.
-        adr_config: the ADR config the run used, for init ranges and limits
-            (optional; the env state's ``adr_params`` is used otherwise).
+        adr_config: the ADR config the run used, for init ranges, limits and
+            deltas (optional; the config stored in the checkpoint, else the env
+            state's ``adr_params`` is used otherwise).
+
+    Raises:
+        ConfigError: ``adr_config`` is not a valid ADR config.
     """
     env_state = checkpoint.env_state or {}
     engine = checkpoint.engine_state
     reference_names, reference = _reference_rows(env_state.get(REFERENCE_PARAMS_KEY))
-    configured = _config_rows(adr_config)
+    stored = checkpoint.meta.adr_config
+    configured = _config_rows(adr_config if adr_config is not None else stored)
+    config_source = (
+        "argument"
+        if adr_config is not None
+        else "checkpoint"
+        if stored is not None
+        else "env state"
+        if reference
+        else "none"
+    )
     split: WorkerSplit | None = None
     if engine is not None:
         source = RestoreSource.ADR_KIT
@@ -240,6 +267,8 @@ def summarize(
         producer=meta.producer,
         created_at=meta.created_at,
         experiment=meta.experiment,
+        world_size=meta.world_size,
+        config_source=config_source,
         epoch=checkpoint.epoch,
         frame=checkpoint.frame,
         last_mean_rewards=checkpoint.last_mean_rewards,

@@ -21,6 +21,7 @@ Loading never executes code from the file:
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import pickle
 import re
@@ -30,12 +31,12 @@ from typing import Any
 
 import torch
 
-from adr_infra.atomic import atomic_write
-from adr_infra.checkpoint import Checkpoint, checkpoint_file, decode_payload, encode_payload
+from adr_infra.checkpoint import Checkpoint, encode_payload
 from adr_infra.errors import (
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
+from adr_infra.payload import checkpoint_file, decode_payload, write_checkpoint_file
 
 __all__ = ["TorchStore", "numpy_safe_globals", "read_torch_file"]
 
@@ -152,13 +153,17 @@ class TorchStore:
     suffixes = (".pth", ".pt")
 
     def save(self, path: PathLike, checkpoint: Checkpoint) -> None:
-        """Write ``checkpoint`` as an rl_games checkpoint dict with an ``adr_kit`` entry."""
-        payload = encode_payload(checkpoint)
+        """Write ``checkpoint`` as an rl_games checkpoint dict with an ``adr_kit`` entry.
 
-        def write(temp: Path) -> None:
-            torch.save(payload, temp)
+        The file is serialized in memory first and then written with plain OS
+        calls, so a full disk or a denied permission is one clear error.
 
-        atomic_write(path, write)
+        Raises:
+            CheckpointWriteError: the file could not be written (cause named).
+        """
+        buffer = io.BytesIO()
+        torch.save(encode_payload(checkpoint), buffer)
+        write_checkpoint_file(path, buffer.getbuffer())
 
     def load(self, path: PathLike) -> Checkpoint:
         """Read a checkpoint written by adr-kit or by rl_games (IsaacGymEnvs included).

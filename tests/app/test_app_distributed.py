@@ -1,9 +1,12 @@
 """adr-train with 2 processes (torchrun, gloo): one shared curriculum, exact per-rank resume,
-fail-fast on a dead rank, and explicit handling of another world size."""
+fail-fast on a dead rank, a clean stop on SIGTERM, and explicit handling of another world
+size."""
 
 from __future__ import annotations
 
 import os
+import random
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,27 +17,28 @@ import pytest
 import torch
 
 from adr_infra import load_checkpoint
-from app_helpers import QUIET_ENV, TINY, adr_train, checkpoints, epoch_of, run_app, trees_equal
+from app_helpers import (
+    QUIET_ENV,
+    STOPPED,
+    TINY,
+    Running,
+    adr_train,
+    assert_same_training_state,
+    checkpoints,
+    epoch_of,
+    epochs_printed,
+    run_app,
+    stop_at_a_random_moment,
+    torchrun_command,
+    trees_equal,
+    with_overrides,
+)
 from paths import CFG
 
 pytestmark = pytest.mark.slow
 
 # 2 ranks x 64 envs: the batch per rank is 64 x 8.
 MULTI = [*TINY, "multi_gpu=True", "log_level=DEBUG"]
-
-
-def torchrun_command(*overrides: str) -> list[str]:
-    """``python -m torch.distributed.run`` with 2 local ranks of adr_app.train."""
-    return [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        "-m",
-        "adr_app.train",
-        *overrides,
-    ]
 
 
 def torchrun(cwd: Path, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -184,3 +188,41 @@ def test_another_world_size_is_refused_unless_only_adr_shared_state_is_wanted(
     )
     assert accepted.returncode == 0, accepted.stderr[-4000:]
     assert "restored only ADR's shared state" in accepted.stderr
+
+
+def test_sigterm_to_torchrun_stops_both_ranks_at_one_epoch_and_they_resume_exactly(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM to the launcher at a random moment: both ranks stop after the same epoch, rank 0
+    saves every rank's state and prints the torchrun command that resumes; resumed for 2 more
+    epochs, the run equals an uninterrupted 2-rank run on both ranks."""
+    seed = int.from_bytes(os.urandom(4), "little")
+    common = [*MULTI, "train.params.config.save_frequency=1000", "torch_deterministic=True"]
+    common.append("seed=3")
+    run = Running(
+        torchrun_command(*common, "experiment=pre", "max_iterations=100000"), tmp_path, "first"
+    )
+    stop_at_a_random_moment(run, signal.SIGTERM, random.Random(seed))
+    run.wait()
+    reached = epochs_printed(run.stdout)[-1]
+    match = STOPPED.search(run.stderr)
+    assert match is not None, (seed, run.stderr[-4000:])
+    assert int(match.group(2)) == reached, seed
+    assert run.stderr.count("rank 1: SIGTERM received: stopping") == 1
+    saved = load_checkpoint(tmp_path / match.group(3))
+    assert saved.epoch == reached and saved.meta.world_size == 2
+    assert saved.env_state is not None and len(saved.env_state["other_ranks"]) == 1
+    assert len(saved.policy["adr_agent_ranks"]) == 1
+
+    command = shlex.split(match.group(4))
+    assert command[:4] == ["torchrun", "--standalone", "--nproc_per_node=2", "-m"]
+    launcher = [sys.executable, "-m", "torch.distributed.run"]
+    resume = with_overrides([*launcher, *command[1:]], max_iterations=str(reached + 2))
+    resumed = run_app(resume, tmp_path)
+    assert resumed.returncode == 0, (seed, resumed.stderr[-4000:])
+    assert epochs_printed(resumed.stdout) == [reached + 1, reached + 2], seed
+    straight = torchrun(tmp_path, *common, "experiment=straight", f"max_iterations={reached + 2}")
+    assert straight.returncode == 0, straight.stderr[-4000:]
+    assert_same_training_state(
+        final(tmp_path / "runs" / "pre"), final(tmp_path / "runs" / "straight"), "adr_agent_ranks"
+    )

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from adr_app.isaacgym_env import IsaacGymVecEnv, ObsSpec, isaacgym_task_config
+from adr_app.isaacgym_launch import isaacgym_first_argv
 from adr_app.plot import read_adr_scalars
-from adr_app.train import _isaacgym_first_argv
 from adr_domain.errors import ConfigError
 from adr_infra import load_checkpoint
 from app_helpers import checkpoints, epoch_of
@@ -214,12 +214,12 @@ def test_the_task_config_gets_the_apps_env_count_and_seed_without_the_entry_poin
 def test_adr_train_restarts_itself_with_isaac_gym_first_only_once_and_only_from_the_cli() -> None:
     """The restart command keeps the overrides; a restarted or non-CLI process gets none."""
     argv = ["/venv/bin/adr-train", "task=AllegroHandDextremeADR", "num_envs=8"]
-    command = _isaacgym_first_argv("/venv/bin/python", argv, None, {})
+    command = isaacgym_first_argv("/venv/bin/python", argv, None, {})
     assert command is not None
     assert command[:2] == ["/venv/bin/python", "-c"]
     assert command[2].index("import isaacgym") < command[2].index("from adr_app.train")
     assert command[3:] == argv[1:]
     module_argv = ["/src/adr_app/train.py", "task=X"]
-    assert _isaacgym_first_argv("py", module_argv, "adr_app.train", {}) is not None
-    assert _isaacgym_first_argv("py", argv, None, {"ADR_TRAIN_ISAACGYM_FIRST": "1"}) is None
-    assert _isaacgym_first_argv("py", ["/venv/bin/pytest"], "pytest", {}) is None
+    assert isaacgym_first_argv("py", module_argv, "adr_app.train", {}) is not None
+    assert isaacgym_first_argv("py", argv, None, {"ADR_TRAIN_ISAACGYM_FIRST": "1"}) is None
+    assert isaacgym_first_argv("py", ["/venv/bin/pytest"], "pytest", {}) is None

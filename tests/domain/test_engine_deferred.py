@@ -10,7 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adr_domain import ADRConfig, ADREngine, ConfigError, InputChecks
+from adr_domain import ADRConfig, ADREngine, ConfigError, InputChecks, InputError
 from builders import small_cfg
 
 N = 12
@@ -61,7 +61,7 @@ def test_a_bad_entry_is_raised_at_the_next_check_naming_argument_env_and_value(
     if bad_at is not None:
         objective[bad_at] = bad_value
     engine.update(ids, objective)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):  # a ValueError
         engine.check()
     engine.check()
 

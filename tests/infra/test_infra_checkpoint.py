@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from adr_domain import SCHEMA_VERSION, ADREngine
-from adr_infra import Checkpoint, IncompatibleCheckpointError, TreeError, restore_engine
+from adr_domain import SCHEMA_VERSION, ADRConfig, ADREngine
+from adr_infra import (
+    META_KEY,
+    Checkpoint,
+    IncompatibleCheckpointError,
+    TreeError,
+    load_checkpoint,
+    restore_engine,
+    save_checkpoint,
+    tree_digest,
+)
+from adr_infra.checkpoint import encode_payload
 from builders import small_cfg
-from infra_helpers import assert_trees_identical, small_policy
+from infra_helpers import STORE_SUFFIXES, assert_trees_identical, small_policy
+from paths import SUPPORT
+
+FIXTURES = SUPPORT / "fixtures"
 
 
 def test_an_rl_games_dict_splits_into_policy_and_env_state_and_back() -> None:
@@ -73,3 +88,53 @@ def test_an_env_state_whose_adr_entry_is_not_a_dict_cannot_be_restored() -> None
     checkpoint = Checkpoint.create(None, {"adr": [1, 2]})
     with pytest.raises(IncompatibleCheckpointError, match=r"x\.pth.*list"):
         restore_engine(ADREngine(small_cfg(), 8), checkpoint, path="x.pth")
+
+
+@pytest.mark.parametrize("suffix", STORE_SUFFIXES)
+def test_a_checkpoint_carries_its_adr_config_and_world_size(tmp_path: Path, suffix: str) -> None:
+    """The validated ADR config and the world size survive every store and re-validate."""
+    config = ADRConfig.from_mapping(small_cfg()).model_dump(mode="json")
+    checkpoint = Checkpoint.create(small_policy(), None, adr_config=config, world_size=2)
+    save_checkpoint(tmp_path / f"c{suffix}", checkpoint)
+    meta = load_checkpoint(tmp_path / f"c{suffix}").meta
+    assert meta.world_size == 2 and meta.format_version == 2
+    assert meta.adr_config is not None
+    assert ADRConfig.from_mapping(meta.adr_config) == ADRConfig.from_mapping(small_cfg())
+
+
+def test_the_world_size_defaults_to_what_the_env_state_says() -> None:
+    """Without an explicit world size, the env state's world_size entry (else 1) is used."""
+    assert Checkpoint.create(None, {"world_size": 3}).meta.world_size == 3
+    assert Checkpoint.create(None, {"other": 1}).meta.world_size == 1
+
+
+def test_a_version_1_file_loads_through_the_migration_to_version_2(tmp_path: Path) -> None:
+    """A v1 payload (no world size, no ADR config) loads with both filled in by migrate_v1_to_v2."""
+    payload = encode_payload(Checkpoint.create(small_policy(), {"world_size": 2, "x": 1}))
+    meta = {k: v for k, v in payload[META_KEY].items() if k not in ("world_size", "adr_config")}
+    meta.update(format_version=1)
+    del meta["checksum"]
+    v1 = {**payload, META_KEY: meta}
+    v1[META_KEY] = {**meta, "checksum": tree_digest(v1)}
+    torch.save(v1, tmp_path / "v1.pth")
+    loaded = load_checkpoint(tmp_path / "v1.pth")
+    assert loaded.meta.format_version == 2
+    assert loaded.meta.world_size == 2 and loaded.meta.adr_config is None
+
+
+@pytest.mark.parametrize("suffix", STORE_SUFFIXES)
+def test_files_written_by_adr_kit_format_1_load_through_the_migration(suffix: str) -> None:
+    """Checked-in files saved by the previous release (format 1; HDF5 unpacked, tensors tagged)
+    load as format 2 with the world size read off their env state, content unchanged."""
+    loaded = load_checkpoint(FIXTURES / f"format_v1{suffix}")
+    assert loaded.meta.format_version == 2 and loaded.meta.experiment == "old"
+    assert loaded.meta.world_size == 2 and loaded.meta.adr_config is None
+    expected = {
+        "world_size": 2,
+        "other_ranks": [{"counter": 1}],
+        "adr_params": {"mass": {"range": [0.8, 1.2], "limits": [None, 3.0], "delta": 0.1}},
+        "values": torch.arange(10, dtype=torch.float32),
+    }
+    assert_trees_identical(loaded.env_state, expected)
+    policy = Checkpoint.create(small_policy(), None).policy
+    assert_trees_identical(loaded.policy, policy)

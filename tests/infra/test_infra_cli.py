@@ -158,3 +158,43 @@ def test_latest_of_an_experiment_is_inspected_and_listed(
     assert "latest" in next(line for line in listed.splitlines() if "ep_20" in line)
     assert main(["list", "nothing", "--train-dir", runs]) == 1
     assert "no checkpoints" in capsys.readouterr().err
+
+
+def test_inspect_says_how_many_ranks_and_shows_the_config_the_checkpoint_carries(
+    tmp_path: Path, engine: ADREngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 2-rank checkpoint with its ADR config: '2 processes' and every init range, limit and
+    delta, without --adr-config."""
+    path = tmp_path / "two_ranks.pth"
+    env_state = {"adr": engine.state_dict(), "world_size": 2, "other_ranks": [{}]}
+    config = engine.cfg.model_dump(mode="json")
+    save_checkpoint(path, Checkpoint.create(None, env_state, adr_config=config))
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ranks        2 processes" in out
+    assert "pass --adr-config" not in out and "from the ADR config in the checkpoint" in out
+    for name, spec in engine.cfg.params.items():
+        row = next(line for line in out.splitlines() if line.startswith(name + " "))
+        assert f"[{spec.init_range[0]:.6g}, {spec.init_range[1]:.6g}]" in row, name
+        delta = f"x{spec.delta:.6g}" if spec.delta_style.value == "multiplicative" else None
+        assert (delta or f"{spec.delta:.6g}") in row.split(), name
+        assert "?" not in row, row
+
+
+def test_list_names_the_robust_best_and_the_reward_best(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """list marks which file checkpoint=best, reward_best and latest load, with their epochs."""
+    runs = str(tmp_path / "runs")
+    layout = RunLayout("exp", runs).create()
+    save_checkpoint(layout.periodic_path(30, 1.0), Checkpoint.create({"epoch": 30}))
+    save_checkpoint(layout.reward_best_path(), Checkpoint.create({"epoch": 7}))
+    save_checkpoint(layout.robust_path(), Checkpoint.create({"epoch": 25}))
+    assert main(["list", "exp", "--train-dir", runs]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    robust = next(line for line in lines if line.startswith("exp_robust.pth")).split()
+    reward = next(line for line in lines if line.startswith("exp.pth")).split()
+    periodic = next(line for line in lines if line.startswith("last_exp_ep_30")).split()
+    assert robust[1:3] == ["robust-best", "25"] and robust[-1] == "best"
+    assert reward[1:3] == ["reward-best", "7"] and reward[-1] == "reward_best"
+    assert periodic[-1] == "latest"

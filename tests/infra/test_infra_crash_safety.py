@@ -142,16 +142,40 @@ def _started(log: Path) -> bool:
     return log.exists() and _events(log)[0] >= 0
 
 
+def _wait_for_temp_file(directory: Path, timeout: float) -> None:
+    """Return as soon as a temp file of a save in progress exists in ``directory``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(is_temp_file(name) for name in os.listdir(directory)):
+                return
+        except FileNotFoundError:
+            pass
+
+
 def _kill_while_saving(
-    zygote: Zygote, rng: random.Random, mode: str, target: str, start: int, log: Path
+    zygote: Zygote,
+    rng: random.Random,
+    mode: str,
+    target: str,
+    start: int,
+    log: Path,
+    writing_in: Path | None = None,
 ) -> None:
-    """Fork a saving child, let it run a random while after its first save began, SIGKILL it."""
+    """Fork a saving child, let it run a random while after its first save began, SIGKILL it.
+
+    With ``writing_in``, the kill waits (up to 2 s) for the moment a temp file
+    exists there: stores serialize in memory, so a file is on disk only while
+    its bytes are written, and that is the moment worth hitting.
+    """
     pid = int(zygote.ask("spawn", mode, target, start, str(log)).split()[1])
     deadline = time.monotonic() + 60
     while not _started(log):
         assert time.monotonic() < deadline, "child never started saving"
         time.sleep(0.002)
     time.sleep(rng.uniform(0.0, 0.25))
+    if writing_in is not None:
+        _wait_for_temp_file(writing_in, timeout=2.0)
     os.kill(pid, signal.SIGKILL)
     zygote.ask("reap", pid)  # the child is gone before the files are inspected
 
@@ -202,9 +226,21 @@ def test_killing_a_saver_never_lets_discovery_pick_a_partial_checkpoint(
     layout = RunLayout("crash", tmp_path)
     last_done, last_begun, leftovers = -1, -1, 0
     rng = random.Random(suffix + "layout")
-    for kill in range(KILLS // 2):
+    kill = 0
+    # Files exist only while their bytes are written: on a busy machine a few more
+    # kills may be needed before one lands in that window.
+    while kill < KILLS // 2 or (leftovers == 0 and kill < 4 * KILLS):
+        kill += 1
         log = tmp_path / f"log{kill}.txt"
-        _kill_while_saving(zygote, rng, "layout", f"{tmp_path}|{suffix}", last_begun + 1, log)
+        _kill_while_saving(
+            zygote,
+            rng,
+            "layout",
+            f"{tmp_path}|{suffix}",
+            last_begun + 1,
+            log,
+            writing_in=layout.nn_dir,
+        )
         begun, done = _events(log)
         last_begun, last_done = max(last_begun, begun), max(last_done, done)
         listed = layout.checkpoints()

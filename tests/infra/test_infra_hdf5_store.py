@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -44,17 +45,19 @@ def saved(tmp_path: Path, engine: ADREngine) -> tuple[Path, Checkpoint, bytes]:
 def test_plain_h5py_reads_the_engine_state_without_adr_kit(
     saved: tuple[Path, Checkpoint, bytes], engine: ADREngine
 ) -> None:
-    """Ranges, worker types and counters are ordinary datasets with readable type tags."""
+    """Ranges, worker types and counters are ordinary datasets with readable type tags;
+    tensor-free containers are one JSON text each."""
     path, _, _ = saved
     with h5py.File(path, "r") as f:
         adr = f["env_state"]["adr"]
         assert np.array_equal(adr["bounds"][()], engine.bounds.numpy())
         assert np.array_equal(adr["worker_types"][()], engine.worker_types.numpy())
         assert int(adr["step"][()]) == engine.step
-        assert adr["bounds"].attrs["adr_dtype"].decode() == "float64"
-        names = [bytes(n).decode() for n in adr["param_names"][()]]
-        assert names == list(engine.param_names)
-        assert f["adr_kit"]["format"][()].decode() == "adr-kit-checkpoint"
+        assert adr["bounds"].dtype == np.float64 and not adr["bounds"].attrs  # plain data
+        assert adr["param_names"].attrs["adr_type"].decode() == "packed"
+        assert json.loads(adr["param_names"][()]) == list(engine.param_names)
+        meta = dict(json.loads(f["adr_kit"][()])["d"])
+        assert meta["format"] == "adr-kit-checkpoint"
 
 
 def test_the_file_holds_no_pickled_or_opaque_data(saved: tuple[Path, Checkpoint, bytes]) -> None:
@@ -209,3 +212,45 @@ def test_bfloat16_float8_and_bool_tensors_keep_their_dtype_and_bits(tmp_path: Pa
     checkpoint = Checkpoint.create(None, tensors)
     Hdf5Store().save(tmp_path / "t.h5", checkpoint)
     assert_checkpoints_identical(checkpoint, Hdf5Store().load(tmp_path / "t.h5"))
+
+
+def isaac_like_checkpoint() -> Checkpoint:
+    """An engine state plus an ``adr_params`` mirror of many small values, as the adapter saves."""
+    engine = ADREngine(small_cfg(), 16, seed=2)
+    drive(engine, 5)
+    mirror = {
+        f"p{i}": {"range": [0.5, 2.0], "limits": [None, float("inf")], "delta": 0.01, "type": "u"}
+        for i in range(27)
+    }
+    env_state = {"adr": engine.state_dict(), "adr_params": mirror}
+    return Checkpoint.create(small_policy(), env_state, experiment="e", adr_config={"a": [1, 2]})
+
+
+def count_objects(path: Path) -> int:
+    found: list[str] = []
+    with h5py.File(path, "r") as f:
+        f.visit(found.append)
+    return len(found)
+
+
+def test_tensor_free_parts_are_packed_into_a_few_hdf5_objects(tmp_path: Path) -> None:
+    """Hundreds of small values (metadata, adr_params mirror, optimizer settings) are a few
+    dozen HDF5 objects in all, and load back identical."""
+    checkpoint = isaac_like_checkpoint()
+    path = tmp_path / "packed.h5"
+    save_checkpoint(path, checkpoint)
+    assert count_objects(path) <= 60  # 35 tensors, their 15 groups, a few scalars
+    assert_checkpoints_identical(checkpoint, load_checkpoint(path))
+
+
+def test_damaged_packed_text_is_reported_as_corrupted(tmp_path: Path) -> None:
+    """A packed dataset whose JSON is not what adr-kit writes: CorruptCheckpointError."""
+    path = tmp_path / "bad.h5"
+    save_checkpoint(path, isaac_like_checkpoint())
+    with h5py.File(path, "r+") as f:
+        text = f["env_state/adr_params"][()]
+        del f["env_state/adr_params"]
+        ds = f["env_state"].create_dataset("adr_params", data=np.bytes_(text[:-3] + b"}}}"))
+        ds.attrs["adr_type"] = np.bytes_(b"packed")
+    with pytest.raises(CorruptCheckpointError, match="adr_params"):
+        load_checkpoint(path)

@@ -100,8 +100,8 @@ def test_names_we_format_parse_back_to_the_same_name(name: CheckpointName) -> No
 
 
 def touch(path: Path, mtime: float) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"")
+    """A small valid checkpoint (no experiment recorded) at ``path``, modified at ``mtime``."""
+    save_checkpoint(path, Checkpoint.create({"epoch": 0}))
     os.utime(path, (mtime, mtime))
     return path
 
@@ -117,7 +117,8 @@ def test_the_layout_follows_rl_games_directories(layout: RunLayout, tmp_path: Pa
     assert layout.nn_dir == tmp_path / "runs" / "AllegroHandADR" / "nn"
     assert layout.summaries_dir == tmp_path / "runs" / "AllegroHandADR" / "summaries"
     assert layout.nn_dir.is_dir() and layout.summaries_dir.is_dir()
-    assert layout.best_path() == layout.nn_dir / "AllegroHandADR.pth"
+    assert layout.reward_best_path() == layout.nn_dir / "AllegroHandADR.pth"
+    assert layout.robust_path(suffix=".h5") == layout.nn_dir / "AllegroHandADR_robust.h5"
 
 
 def test_latest_is_the_highest_epoch_whatever_the_store_or_mtime(layout: RunLayout) -> None:
@@ -151,8 +152,8 @@ def test_a_run_that_stopped_at_max_frames_resumes_from_its_frame_named_file(
 
 def test_latest_falls_back_to_the_newest_file_without_counters(layout: RunLayout) -> None:
     """With only best checkpoints, latest is the newest of them."""
-    touch(layout.nn_dir / "Other.pth", 100)
-    newest = touch(layout.best_path(), 200)
+    touch(layout.reward_best_path(), 100)
+    newest = touch(layout.robust_path(), 200)
     assert layout.latest() == newest
 
 
@@ -162,7 +163,7 @@ def test_best_is_the_best_file_rl_games_wrote_else_the_highest_reward(layout: Ru
     highest = touch(layout.periodic_path(20, 75.0), 100)
     touch(layout.nn_dir / rl_games_max_epochs("AllegroHandADR", 30, np.array([np.nan])), 100)
     assert layout.best() == highest
-    best = touch(layout.best_path(), 50)
+    best = touch(layout.reward_best_path(), 50)
     assert layout.best() == best
 
 
@@ -181,29 +182,41 @@ def test_resume_by_experiment_name_loads_the_latest_checkpoint(tmp_path: Path) -
         save_checkpoint(
             writer.periodic_path(epoch, epoch / 10), Checkpoint.create({"epoch": epoch})
         )
-    save_checkpoint(writer.best_path(suffix=".h5"), Checkpoint.create({"epoch": 120}))
+    save_checkpoint(writer.reward_best_path(suffix=".h5"), Checkpoint.create({"epoch": 120}))
     reader = RunLayout("exp", tmp_path)
     assert load_checkpoint(reader.resolve("latest")).epoch == 150
     assert load_checkpoint(reader.resolve("best")).epoch == 120
 
 
-def test_retention_keeps_the_last_k_periodic_checkpoints_and_every_best(
+def test_retention_keeps_the_last_k_owned_periodic_checkpoints_and_every_best(
     layout: RunLayout,
 ) -> None:
-    """prune(2) deletes older periodic files only; best and score-to-win files stay."""
+    """prune(owned, 2) deletes older owned periodic files only; best and score-to-win files stay."""
     periodic = [touch(layout.periodic_path(e, 1.0), 100 + e) for e in (10, 20, 30, 40)]
-    best = touch(layout.best_path(), 1)
+    best = touch(layout.reward_best_path(), 1)
+    robust = touch(layout.robust_path(), 1)
     win = touch(layout.nn_dir / rl_games_win("AllegroHandADR", 5, 9.0), 1)
-    removed = layout.prune(2)
+    owned = [p.name for p in (*periodic, best, robust, win)]
+    removed = layout.prune(owned, 2)
     assert sorted(removed) == sorted(periodic[:2])
     remaining = {f.path for f in layout.checkpoints()}
-    assert remaining == {*periodic[2:], best, win}
+    assert remaining == {*periodic[2:], best, robust, win}
 
 
-def test_retention_rejects_a_negative_count(layout: RunLayout) -> None:
-    """keep_last must be an int >= 0."""
+def test_retention_never_touches_files_the_run_does_not_own(layout: RunLayout) -> None:
+    """Another run's files of higher epochs and imported names survive; the run keeps its newest."""
+    other_run = [touch(layout.periodic_path(e, 5.0), 100 + e) for e in (100, 200, 300)]
+    imported = touch(layout.nn_dir / rl_games_periodic("Imported", 999, 1.0), 50)
+    mine = touch(layout.periodic_path(1, 13.16, final=True), 1000)
+    assert layout.prune([mine.name], 1) == []
+    assert {f.path for f in layout.checkpoints()} == {*other_run, imported, mine}
+
+
+@pytest.mark.parametrize("keep", [-1, 0, True])
+def test_retention_always_keeps_at_least_the_newest_file(layout: RunLayout, keep: int) -> None:
+    """keep_last must be an int >= 1: the newest checkpoint is never pruned."""
     with pytest.raises(ValueError, match="keep_last"):
-        layout.prune(-1)
+        layout.prune([], keep)
 
 
 @pytest.mark.parametrize("experiment", ["", "a/b", "..", "."])
@@ -211,3 +224,59 @@ def test_an_experiment_name_must_be_a_single_directory_name(experiment: str) -> 
     """Empty names, separators and dot names are refused."""
     with pytest.raises(ValueError, match="name"):
         RunLayout(experiment)
+
+
+def test_latest_skips_empty_damaged_and_foreign_files_with_a_warning_naming_them(
+    layout: RunLayout, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A zero-byte epoch-999 file, a truncated one and another experiment's are passed over."""
+    good = touch(layout.periodic_path(5, 1.0), 100)
+    empty = layout.nn_dir / rl_games_periodic("AllegroHandADR", 999, 1.0)
+    empty.write_bytes(b"")
+    damaged = layout.periodic_path(998, 1.0)
+    damaged.write_bytes(good.read_bytes()[:200])
+    foreign = layout.nn_dir / rl_games_periodic("Other", 997, 1.0)
+    save_checkpoint(foreign, Checkpoint.create({"epoch": 997}, experiment="Other"))
+    renamed = layout.periodic_path(996, 1.0)
+    save_checkpoint(renamed, Checkpoint.create({"epoch": 996}, experiment="Other"))
+    with caplog.at_level("WARNING", logger="adr_infra.layout"):
+        assert layout.latest() == good
+    warned = caplog.text
+    for path in (empty, damaged, foreign, renamed):
+        assert str(path) in warned
+    assert "empty file" in warned and "experiment 'Other'" in warned
+    assert layout.resolve("latest") == good
+
+
+def test_with_no_usable_checkpoint_latest_is_none(layout: RunLayout) -> None:
+    """Only unusable files: latest is None and resolve('latest') says so."""
+    layout.create()
+    (layout.nn_dir / rl_games_periodic("AllegroHandADR", 3, 1.0)).write_bytes(b"")
+    assert layout.latest() is None
+    with pytest.raises(CheckpointNotFoundError, match="no usable checkpoint"):
+        layout.resolve("latest")
+
+
+def test_best_is_the_robust_file_and_reward_best_stays_available(layout: RunLayout) -> None:
+    """best prefers <experiment>_robust; reward_best is rl_games' <experiment>.pth."""
+    touch(layout.periodic_path(10, 99.0), 100)
+    reward = touch(layout.reward_best_path(), 100)
+    assert layout.best() == reward
+    robust = touch(layout.robust_path(suffix=".h5"), 50)
+    assert layout.best() == robust
+    assert layout.reward_best() == reward
+    assert layout.resolve("reward_best") == reward
+    robust.write_bytes(b"")  # a damaged robust file: best falls back to reward-best
+    assert layout.best() == reward
+
+
+def test_starting_over_moves_the_previous_run_aside(layout: RunLayout) -> None:
+    """archive() moves nn/ and summaries/ to previous/<time>/; discovery then finds nothing."""
+    kept = touch(layout.periodic_path(7, 1.0), 100)
+    layout.summaries_dir.mkdir(parents=True)
+    (layout.summaries_dir / "events").write_bytes(b"e")
+    moved = layout.archive()
+    assert moved is not None and moved.parent == layout.experiment_dir / "previous"
+    assert (moved / "nn" / kept.name).is_file() and (moved / "summaries" / "events").is_file()
+    assert layout.checkpoints() == [] and layout.latest() is None
+    assert RunLayout("Empty", layout.train_dir).archive() is None

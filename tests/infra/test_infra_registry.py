@@ -104,8 +104,10 @@ def test_a_third_party_backend_is_built_lazily_and_then_used_for_its_suffix() ->
 def test_a_registered_suffix_is_discovered_in_run_directories(tmp_path: Path) -> None:
     """RunLayout lists files of every registered suffix."""
     layout = RunLayout("exp", tmp_path).create()
-    (layout.nn_dir / "last_exp_ep_5_rew_1.0.ckpt").write_bytes(b"x")
-    assert layout.latest() == layout.nn_dir / "last_exp_ep_5_rew_1.0.ckpt"
+    path = layout.nn_dir / "last_exp_ep_5_rew_1.0.ckpt"
+    path.write_bytes(b"x")  # the backend keeps the content; discovery lists files
+    save_checkpoint(str(path), Checkpoint.create({"epoch": 5}))
+    assert layout.latest() == path
 
 
 def test_taking_over_a_registered_suffix_needs_replace() -> None:

@@ -28,7 +28,7 @@ from adr_infra import (
     save_checkpoint,
     tree_digest,
 )
-from adr_infra import checkpoint as checkpoint_module
+from adr_infra import payload as payload_module
 from builders import small_cfg
 from infra_helpers import assert_checkpoints_identical, assert_trees_identical, drive, small_policy
 
@@ -304,20 +304,20 @@ def test_a_newer_format_version_is_reported_with_the_file_and_version(
 def test_older_formats_are_migrated_in_order_by_pure_functions(
     saved: tuple[Path, Checkpoint, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a v1 -> v2 migration registered, a v1 file loads as v2 through it, unchanged input."""
+    """With a v2 -> v3 migration registered, a v2 file loads as v3 through it, unchanged input."""
     path, checkpoint, _ = saved
     seen: list[dict[str, Any]] = []
 
-    def migrate_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    def migrate_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
         seen.append(payload)
-        meta = {**payload[META_KEY], "format_version": 2, "experiment": "migrated"}
+        meta = {**payload[META_KEY], "format_version": 3, "experiment": "migrated"}
         return {**payload, META_KEY: meta}
 
-    monkeypatch.setattr(checkpoint_module, "FORMAT_VERSION", 2)
-    monkeypatch.setitem(checkpoint_module.FORMAT_MIGRATIONS, 1, migrate_v1_to_v2)
+    monkeypatch.setattr(payload_module, "FORMAT_VERSION", 3)
+    monkeypatch.setitem(payload_module.FORMAT_MIGRATIONS, 2, migrate_v2_to_v3)
     loaded = load_checkpoint(path)
-    assert loaded.meta.format_version == 2 and loaded.meta.experiment == "migrated"
-    assert seen[0][META_KEY]["format_version"] == 1
+    assert loaded.meta.format_version == 3 and loaded.meta.experiment == "migrated"
+    assert seen[0][META_KEY]["format_version"] == 2
     assert_trees_identical(loaded.env_state, checkpoint.env_state)
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import random
+import re
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from adr_infra import tree_differences
+from adr_infra import load_checkpoint, tree_differences
 
 # Small enough to train an epoch in a fraction of a second on one core; ADR
 # thresholds below any possible mean so every full queue widens its bound.
@@ -26,6 +29,9 @@ TINY = [
     "task.env.maxStepsWithoutSuccess=6",
 ]
 
+
+ADR_TRAIN = [sys.executable, "-m", "adr_app.train"]
+"""The adr-train command of this interpreter."""
 
 QUIET_ENV = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
 """One thread per process, no warnings: what every app subprocess of the tests runs with."""
@@ -67,3 +73,97 @@ def epoch_of(path: Path) -> int:
 def trees_equal(a: Any, b: Any, path: str = "") -> list[str]:
     """Paths where two state trees differ (empty: bit-identical)."""
     return tree_differences(a, b, path)
+
+
+def torchrun_command(*overrides: str) -> list[str]:
+    """``python -m torch.distributed.run`` with 2 local ranks of adr_app.train."""
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "adr_app.train",
+        *overrides,
+    ]
+
+
+class Running:
+    """A process started in the background, its output going to files (no pipe to fill)."""
+
+    def __init__(self, command: list[str], cwd: Path, name: str = "run") -> None:
+        self.stdout_path = cwd / f"{name}.stdout"
+        self.stderr_path = cwd / f"{name}.stderr"
+        env = {**os.environ, **QUIET_ENV}
+        with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
+            self.proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text()
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def wait_until(self, done: Callable[[Running], bool], timeout: float = 180) -> None:
+        """Poll until ``done(self)``; fail if the process ends first or time runs out."""
+        deadline = time.monotonic() + timeout
+        while not done(self):
+            if self.proc.poll() is not None:
+                raise AssertionError(f"ended early ({self.proc.returncode}): {self.stderr[-3000:]}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"timed out: {self.stderr[-3000:]}")
+            time.sleep(0.05)
+
+    def wait(self, timeout: float = 180) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise
+
+
+def epochs_printed(stdout: str) -> list[int]:
+    """The epochs of the progress lines (``epoch 7/100 | ...``), in order."""
+    return [int(m.group(1)) for m in re.finditer(r"^epoch (\d+)/", stdout, re.M)]
+
+
+STOPPED = re.compile(
+    r"^adr-train: stopped by (SIG\w+) after epoch (\d+): saved (\S+); resume with: (.+)$", re.M
+)
+
+
+def stop_at_a_random_moment(run: Running, sig: int, rng: random.Random) -> None:
+    """Once training runs, wait a random while and send ``sig`` to the process."""
+    run.wait_until(lambda r: bool(epochs_printed(r.stdout)))
+    time.sleep(rng.uniform(0.0, 2.0))
+    os.kill(run.pid, sig)
+
+
+def final_state(path: Path) -> dict[str, Any]:
+    return load_checkpoint(path).to_rl_games()
+
+
+def assert_same_training_state(a: Path, b: Path, *extra: str) -> None:
+    """Policy, optimizer, ADR and task state, counters and agent state (and ``extra`` keys)
+    of two checkpoints are bit-identical."""
+    sa, sb = final_state(a), final_state(b)
+    for key in ("model", "optimizer", "env_state", "epoch", "frame", "adr_agent", *extra):
+        assert trees_equal(sa[key], sb[key], key) == [], key
+
+
+def with_overrides(command: list[str], **values: str) -> list[str]:
+    """``command`` with ``key=value`` arguments replaced."""
+    return [
+        f"{arg.split('=', 1)[0]}={values[arg.split('=', 1)[0]]}"
+        if "=" in arg and arg.split("=", 1)[0] in values
+        else arg
+        for arg in command
+    ]

@@ -38,8 +38,8 @@ def configs() -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def run(cfg: dict[str, Any], num_envs: int, seed: int, bad_inputs: bool) -> list[str]:
-    """Digests (the last 16 hex digits) of the state after each of 40 updates (with recycles,
-    samples and a save/load into a fresh engine on the way)."""
+    """Digests (the last 16 hex digits) of the state after each of 40 updates (with
+    recycles, samples and a save/load into a fresh engine on the way)."""
     rng = random.Random(seed)
     engine = ADREngine(cfg, num_envs, seed=seed)
     digests = []

@@ -8,7 +8,7 @@ then reads commands from stdin, one JSON list per line, and answers on stdout:
   and ``done k`` after each save to the file LOG.
   ``MODE=same``: every checkpoint goes to the file TARGET (suffix picks the store).
   ``MODE=layout``: TARGET is ``<train_dir>|<suffix>``: periodic rl_games-named
-  checkpoints of experiment ``crash``, keeping the last 2 (:meth:`RunLayout.prune`).
+  checkpoints of experiment ``crash``, keeping the last 2 it wrote (:meth:`RunLayout.prune`).
 * ``["reap", PID]`` -> ``reaped <status>``: wait for a child (after the test killed it).
 
 Checkpoint ``k`` is a function of ``k`` only (see :func:`payload`) and holds a
@@ -53,14 +53,17 @@ def save_forever(mode: str, target: str, start: int, log_path: str) -> None:
         train_dir, suffix = target.rsplit("|", 1)
         layout = RunLayout("crash", train_dir).create()
     k = start
+    written: list[str] = []
     while True:
         checkpoint = payload(k)
         _log(fd, f"begin {k}")
         if layout is None:
             save_checkpoint(target, checkpoint)
         else:
-            save_checkpoint(layout.periodic_path(k, float(k), suffix=suffix), checkpoint)
-            layout.prune(2, temp_min_age_s=3600.0)
+            path = layout.periodic_path(k, float(k), suffix=suffix)
+            save_checkpoint(path, checkpoint)
+            written.append(path.name)
+            layout.prune(written, 2, temp_min_age_s=3600.0)
         _log(fd, f"done {k}")
         k += 1
 
