@@ -12,7 +12,7 @@ fi
 . .venv/bin/activate
 # torch first, pinned: any other version pulls gigabytes of CUDA packages.
 pip install --quiet torch==2.13.0
-pip install --quiet -c constraints.txt -e '.[dev]'
+pip install --quiet -c constraints.txt -e '.[dev,lab]' torch==2.13.0
 
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 python -m pytest -n 2 "$@"

@@ -9,13 +9,34 @@ import pytest
 
 from paths import SRC
 
-LAYERS = ["adr_domain", "adr_infra", "adr_isaac", "adr_app"]
+LAYERS = ["adr_domain", "adr_infra", "adr_isaac", "adr_lab", "adr_app"]
+# The layers each layer may import (besides itself): adr_isaac and adr_lab are
+# siblings above adr_infra, and only adr_app sits above both.
+BELOW = {
+    "adr_domain": set(),
+    "adr_infra": {"adr_domain"},
+    "adr_isaac": {"adr_domain", "adr_infra"},
+    "adr_lab": {"adr_domain", "adr_infra"},
+    "adr_app": {"adr_domain", "adr_infra", "adr_isaac", "adr_lab"},
+}
 # Third-party packages each layer may import (besides the standard library
 # and the layers below it).
 ALLOWED = {
     "adr_domain": {"torch", "pydantic", "attrs"},
     "adr_infra": {"torch", "pydantic", "attrs", "h5py", "numpy"},
     "adr_isaac": {"torch", "pydantic", "attrs", "numpy", "isaacgym", "isaacgymenvs"},
+    "adr_lab": {
+        "torch",
+        "pydantic",
+        "attrs",
+        "numpy",
+        "mjlab",
+        "mujoco",
+        "mujoco_warp",
+        "warp",
+        "rsl_rl",
+        "isaaclab",
+    },
     "adr_app": None,  # the outermost layer may import anything
 }
 FORBIDDEN_IN_DOMAIN = {
@@ -49,9 +70,8 @@ def _stdlib() -> set[str]:
 @pytest.mark.parametrize("layer", LAYERS)
 def test_layer_imports_only_lower_layers_and_allowed_packages(layer: str) -> None:
     """No module of a layer imports an outer layer or an unlisted third-party package."""
-    index = LAYERS.index(layer)
-    lower = set(LAYERS[: index + 1])
-    outer = set(LAYERS[index + 1 :])
+    lower = BELOW[layer] | {layer}
+    outer = set(LAYERS) - lower
     allowed = ALLOWED[layer]
     stdlib = _stdlib()
     files = sorted((SRC / layer).rglob("*.py"))
@@ -64,6 +84,15 @@ def test_layer_imports_only_lower_layers_and_allowed_packages(layer: str) -> Non
             assert name in allowed, (
                 f"{path.relative_to(SRC)} imports {name}, not allowed in {layer}"
             )
+
+
+@pytest.mark.parametrize(("layer", "sibling"), [("adr_isaac", "adr_lab"), ("adr_lab", "adr_isaac")])
+def test_isaac_gym_and_manager_based_layers_never_import_each_other(
+    layer: str, sibling: str
+) -> None:
+    """adr_isaac and adr_lab are siblings: neither imports the other."""
+    for path in sorted((SRC / layer).rglob("*.py")):
+        assert sibling not in _imports(path), f"{path.relative_to(SRC)} imports {sibling}"
 
 
 def test_domain_never_touches_io_frameworks_or_global_randomness() -> None:

@@ -1,9 +1,10 @@
 """``adr-plot runs/<experiment>``: a PNG of every ADR range over training, and NPD.
 
 Reads the TensorBoard scalars ``adr/params/<name>/lower|upper`` and
-``adr/npd`` from ``runs/<experiment>/summaries`` and draws one small panel per
-parameter (the range as a band, the first range dashed) plus NPD, every axis
-labeled (x: frames; y: the range, or nats per dimension).
+``adr/npd`` from ``runs/<experiment>/summaries`` (or from the run directory
+itself, where rsl_rl writes them: ``logs/rsl_rl/<experiment>/<time>``) and draws
+one small panel per parameter (the range as a band, the first range dashed)
+plus NPD, every axis labeled (x: frames; y: the range, or nats per dimension).
 """
 
 from __future__ import annotations
@@ -124,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", type=Path, help="PNG to write (default: <run>/adr_ranges.png)"
     )
     args = parser.parse_args(argv)
+    # rl_games runs keep TensorBoard files in summaries/, rsl_rl (mjlab) runs in the run itself.
     summaries = args.run / "summaries"
+    if not summaries.is_dir():
+        summaries = args.run
     if not summaries.is_dir():
         print(f"adr-plot: error: {summaries} does not exist", file=sys.stderr)
         return 1

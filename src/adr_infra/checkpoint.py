@@ -298,8 +298,8 @@ class Checkpoint:
 
     @property
     def epoch(self) -> int | None:
-        """rl_games' epoch counter, if saved."""
-        value = self.policy.get("epoch")
+        """rl_games' epoch counter (rsl_rl's ``iter``), if saved."""
+        value = self.policy.get("epoch", self.policy.get("iter"))
         return value if is_int(value) else None
 
     @property

@@ -1,0 +1,252 @@
+"""The engine glue every manager-based binding shares (mjlab, Isaac Lab).
+
+:class:`AdrCore` holds one :class:`~adr_domain.ADREngine` for all envs of a
+process, takes the objective of the envs whose episode ended, and owns the
+complete ADR state the checkpoint carries. It knows nothing of managers,
+scenes or model fields: the framework glue (``adr_lab.manager``,
+``adr_lab.mjlab``, ``adr_lab.isaaclab``) finds the finished envs, evaluates the
+objective and writes the values into the simulator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from adr_domain import (
+    ENGINE_STATE_KEY,
+    REFERENCE_PARAMS_KEY,
+    SCHEMA_VERSION_KEY,
+    ADREngine,
+    Commit,
+    StagedLoad,
+    StateReader,
+    UpdateReport,
+    WorkerType,
+    adr_log_keys,
+    adr_log_tensors,
+    merge_engine_state,
+    migrate_engine_state,
+    split_engine_state,
+)
+
+__all__ = ["LAB_STATE_KEY", "LAB_STATE_VERSION", "AdrCore", "reference_params"]
+
+log = logging.getLogger(__name__)
+
+LAB_STATE_KEY = "adr_lab"
+"""The env-state entry of adr_lab's own state (beside the engine's ``adr`` entry)."""
+LAB_STATE_VERSION = 1
+"""Version of the ``adr_lab`` entry written by this code."""
+NOISE_RNG_KEY = "noise_rng"
+
+
+def noise_seed(seed: int, rank: int) -> int:
+    """The seed of rank ``rank``'s noise stream: distinct per rank and from the engine's."""
+    return ((seed * 0x9E3779B1 + rank) * 0x5EED + 1) % (2**63)
+
+
+def reference_params(engine: ADREngine) -> dict[str, dict[str, Any]]:
+    """IsaacGymEnvs-style ``{name: {"range", "next_limits", "init_range", "limits", ...}}``.
+
+    Written beside the engine state so that tools (``adr-ckpt inspect``) show
+    init ranges and limits without the config.
+    """
+    bounds = engine.bounds.cpu().tolist()
+    nexts = engine.next_limits.cpu().tolist()
+    out: dict[str, dict[str, Any]] = {}
+    for n, name in enumerate(engine.param_names):
+        param = engine.cfg.params[name]
+        out[name] = {
+            "range": bounds[n],
+            "next_limits": nexts[n],
+            "init_range": list(param.init_range),
+            "limits": list(param.limits),
+            "delta": param.delta,
+            "delta_style": param.delta_style.value,
+            "type": param.type.value,
+        }
+    return out
+
+
+class AdrCore(StagedLoad):
+    """One ADR engine for all envs, fed the objective of finished episodes.
+
+    Args:
+        engine: the engine (its ``exchange`` makes updates collectives).
+        seed: the run's seed, from which :attr:`noise` is seeded per rank.
+        objective_name: how errors name the objective (e.g. its repr).
+
+    Attributes:
+        engine: the engine (read ``bounds``, ``get(name, env_ids)``, ...).
+        noise: a generator for terms that draw per-step noise from ADR
+            values (e.g. action noise scaled by an ADR parameter); its own
+            stream on every rank, and part of :meth:`state_dict`.
+        last_report: the latest update's report (``engine.report()`` before
+            the first).
+    """
+
+    def __init__(self, engine: ADREngine, *, seed: int, objective_name: str = "objective") -> None:
+        self.engine = engine
+        self.objective_name = objective_name
+        self.noise = torch.Generator(device=engine.device)
+        self.noise.manual_seed(noise_seed(seed, engine.rank))
+        self._objective = torch.zeros(engine.num_envs, dtype=torch.float64, device=engine.device)
+        self.last_report: UpdateReport = engine.report()
+
+    @property
+    def num_envs(self) -> int:
+        """``N``."""
+        return self.engine.num_envs
+
+    @property
+    def distributed(self) -> bool:
+        """Whether updates are collectives with other ranks."""
+        return self.engine.world_size > 1
+
+    def record(self, done_env_ids: torch.Tensor, values: object) -> UpdateReport:
+        """Feed finished episodes to the engine: record, move bounds, recycle, resample.
+
+        Args:
+            done_env_ids: ``(K,)`` int64 envs whose episode ended (possibly none;
+                in a distributed run every rank calls this once per step).
+            values: ``(K,)`` their objective (what the objective returned).
+
+        Returns:
+            The update's report (also kept as :attr:`last_report`).
+
+        Raises:
+            ValueError: naming the objective, when ``values`` is not a ``(K,)``
+                tensor or holds non-finite values (then the state is untouched).
+        """
+        scores = self.checked_scores(values, done_env_ids.numel())
+        self._objective.index_copy_(0, done_env_ids, scores.detach().to(self._objective))
+        try:
+            report = self.engine.update(done_env_ids, self._objective)
+            self.engine.check()
+        except ValueError as exc:
+            raise ValueError(f"ADR objective {self.objective_name}: {exc}") from exc
+        self.last_report = report
+        return report
+
+    def checked_scores(self, values: object, count: int) -> torch.Tensor:
+        """``values`` once it has proven to be a ``(count,)`` tensor.
+
+        Raises:
+            ValueError: naming the objective and what it returned.
+        """
+        if not isinstance(values, torch.Tensor) or tuple(values.shape) != (count,):
+            got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values)
+            raise ValueError(
+                f"ADR objective {self.objective_name} returned {got} for {count} envs, "
+                f"expected a tensor of shape ({count},)"
+            )
+        return values
+
+    def value_groups(
+        self, env_ids: torch.Tensor, param: str
+    ) -> list[tuple[torch.Tensor, tuple[float, float]]]:
+        """``env_ids`` grouped by the range their value of ``param`` must be drawn from.
+
+        For simulators whose randomization functions take a range rather than
+        per-env values (Isaac Lab): boundary workers evaluating a bound of
+        ``param`` get ``(b, b)``, ``b`` that bound (its next limit with
+        ``adr_extended_boundary_sample``); every other env gets the current
+        range ``(lo, hi)``. Empty groups are left out; one host read per group.
+
+        Args:
+            env_ids: ``(K,)`` int64 envs.
+            param: an ADR parameter name.
+
+        Returns:
+            ``[(ids, (low, high)), ...]``, the in-range group first.
+        """
+        engine = self.engine
+        n = engine.params.index(param)
+        types = engine.worker_types.index_select(0, env_ids)
+        modes = engine.adr_modes.index_select(0, env_ids)
+        pinned = engine.next_limits if engine.cfg.adr_extended_boundary_sample else engine.bounds
+        in_range = torch.ones_like(env_ids, dtype=torch.bool)
+        groups: list[tuple[torch.Tensor, tuple[float, float]]] = []
+        for side in (0, 1):
+            at_bound = (types == int(WorkerType.BOUNDARY)) & (modes == 2 * n + side)
+            in_range &= ~at_bound
+            if bool(at_bound.any()):
+                value = float(pinned[n, side])
+                groups.append((env_ids[at_bound], (value, value)))
+        if bool(in_range.any()):
+            low, high = engine.bounds[n].tolist()
+            groups.insert(0, (env_ids[in_range], (low, high)))
+        return groups
+
+    def log_tensors(self) -> dict[str, torch.Tensor]:
+        """The ``adr/...`` entries of the latest report as ``()`` tensors (no host copy)."""
+        report = self.last_report
+        return dict(zip(adr_log_keys(report.param_names), adr_log_tensors(report), strict=True))
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """The env-state entries of ADR: the engine state, the reference ranges and ours."""
+        return {
+            ENGINE_STATE_KEY: self.engine.state_dict(),
+            REFERENCE_PARAMS_KEY: reference_params(self.engine),
+            LAB_STATE_KEY: {
+                SCHEMA_VERSION_KEY: LAB_STATE_VERSION,
+                NOISE_RNG_KEY: self.noise.get_state(),
+            },
+        }
+
+    def stage_state_dict(
+        self,
+        state: Mapping[str, Any],
+        *,
+        restore_ranges: bool | None = None,
+        shared_only: bool = False,
+    ) -> Commit:
+        """Check the ADR entries of an env state; the commit restores them.
+
+        Args:
+            state: env state with the entries of :meth:`state_dict`.
+            restore_ranges: see ``ADREngine.load_state_dict`` (default: the
+                config's ``adr_load_from_checkpoint``).
+            shared_only: restore only what every rank shares (ranges, queues,
+                EMA, decision stream) and keep this process's envs: for a
+                checkpoint of another number of envs, or a rank other than 0.
+
+        Raises:
+            StateError: naming the entry that is wrong (nothing has changed).
+        """
+        reader = StateReader(state, "ADR env state")
+        engine_state = reader.child(ENGINE_STATE_KEY).state
+        lab = reader.child(LAB_STATE_KEY)
+        lab.version(LAB_STATE_VERSION)
+        noise = lab.generator(NOISE_RNG_KEY, self.engine.device)
+        if shared_only:
+            engine_state = self._with_own_envs(engine_state)
+            restore_ranges = True
+        load = self.engine.stage_state_dict(engine_state, restore_ranges=restore_ranges)
+
+        def commit() -> None:
+            load()
+            if shared_only:
+                self._resample_all()
+            else:
+                self.noise.set_state(noise)
+            self.last_report = self.engine.report()
+
+        return commit
+
+    def _with_own_envs(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """``state``'s shared part (ranges, queues, EMA, ...) with this engine's own envs."""
+        shared, _ = split_engine_state(migrate_engine_state(state))
+        _, mine = split_engine_state(self.engine.state_dict())
+        return merge_engine_state(shared, mine)
+
+    def _resample_all(self) -> None:
+        """Draw every env's tensor-parameter values from the (just loaded) ranges."""
+        for name in self.engine.tensor_param_names:
+            self.engine.sample(name)
