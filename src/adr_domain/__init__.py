@@ -17,6 +17,7 @@ from adr_domain.exchange import BoundaryExchange
 from adr_domain.keys import ENGINE_STATE_KEY, REFERENCE_PARAMS_KEY, SCHEMA_VERSION_KEY
 from adr_domain.log_keys import adr_log_keys, adr_log_tensors, adr_log_values
 from adr_domain.params import ParamTable
+from adr_domain.reference_params import reference_param_entry, reference_params
 from adr_domain.report import UpdateReport
 from adr_domain.state import (
     SCHEMA_VERSION,
@@ -73,6 +74,8 @@ __all__ = [
     "is_int",
     "merge_engine_state",
     "migrate_engine_state",
+    "reference_param_entry",
+    "reference_params",
     "split_engine_state",
     "step_bound",
 ]

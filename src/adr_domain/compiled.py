@@ -5,7 +5,9 @@
 sync and no generator call, so each traces into one graph with
 ``fullgraph=True``; the number of finished envs ``K`` is a dynamic size.
 Updates with ``K < 2`` (which torch would specialize and compile again) run
-eagerly: the choice depends on ``K`` alone, so a run stays deterministic.
+eagerly: the choice depends on ``K`` alone, so a run stays deterministic. A
+first compiled update with ``K = N`` (every env finishing, as at the first
+reset) is traced once more for other counts.
 On a CPU, inductor needs a C++ compiler (gcc); the first compiled update pays
 the compilation (tens of seconds, cached on disk by torch), later ones run
 fused kernels.
@@ -17,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.fx.experimental._config as fx_config
 
 from adr_domain.update import apply_rules, screen_and_sort
 
@@ -57,7 +58,4 @@ class UpdateRules:
     ) -> Any:
         if not self.compiled or count < 2:
             return plain(*args)
-        # The env count and the finished-env count are distinct sizes even
-        # when they happen to be equal at the first trace.
-        with fx_config.patch(use_duck_shape=False):  # type: ignore[attr-defined]
-            return fast(*args)
+        return fast(*args)

@@ -21,11 +21,12 @@ from adr_domain import (
     ADREngine,
     UpdateReport,
     adr_log_values,
+    reference_params,
 )
 from adr_infra import restore_engine
 from adr_isaac.reference import ReferenceADR, RolloutWorkerModes
 
-__all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes", "reference_params_state"]
+__all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes"]
 
 
 class ADRExtras(dict[str, Any]):
@@ -105,11 +106,6 @@ class ADRExtras(dict[str, Any]):
         self.refresh()
 
 
-def reference_params_state(adr: ReferenceADR) -> dict[str, dict[str, Any]]:
-    """IsaacGymEnvs' ``adr_params`` env-state entry (ranges and config per parameter)."""
-    return {name: dict(view) for name, view in adr.adr_params.items()}
-
-
 class ADRCompat(ReferenceADR):
     """The ADR part of IsaacGymEnvs' ``ADRVecTask``, simulator-free.
 
@@ -168,7 +164,7 @@ class ADRCompat(ReferenceADR):
         """
         return {
             ENGINE_STATE_KEY: self.engine.state_dict(),
-            REFERENCE_PARAMS_KEY: reference_params_state(self),
+            REFERENCE_PARAMS_KEY: reference_params(self.engine),
         }
 
     def set_env_state(self, env_state: Mapping[str, Any] | None) -> None:

@@ -16,7 +16,15 @@ from typing import Any
 
 import torch
 
-from adr_domain import ADRConfig, ADREngine, EnvIds, UpdateReport, WorkerType, step_bound
+from adr_domain import (
+    ADRConfig,
+    ADREngine,
+    EnvIds,
+    UpdateReport,
+    WorkerType,
+    reference_param_entry,
+    step_bound,
+)
 
 __all__ = ["ReferenceADR", "RolloutWorkerModes"]
 
@@ -35,16 +43,7 @@ class _ParamView(Mapping[str, Any]):
     def __init__(self, engine: ADREngine, index: int) -> None:
         self._engine = engine
         self._index = index
-        spec = engine.cfg.params[engine.params.names[index]]
-        self._static: dict[str, Any] = {
-            "init_range": list(spec.init_range),
-            "limits": list(spec.limits),
-            "delta": spec.delta,
-            "delta_style": spec.delta_style.value,
-            "type": spec.type.value,
-        }
-        if spec.range_path is not None:
-            self._static["range_path"] = spec.range_path
+        self._static = reference_param_entry(engine.cfg.params[engine.params.names[index]])
 
     def __getitem__(self, key: str) -> Any:
         if key == "range":

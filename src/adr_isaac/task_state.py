@@ -25,9 +25,9 @@ from adr_domain import (
     SCHEMA_VERSION_KEY,
     StateError,
     StateReader,
+    reference_params,
 )
 from adr_infra import RestoreSource, restore_engine
-from adr_isaac.compat import reference_params_state
 from adr_isaac.randomizer import StagedRandomizerState
 from adr_isaac.task_dr import TaskRandomization
 
@@ -118,7 +118,7 @@ class TaskEnvState(TaskRandomization):
         state: dict[str, Any] = {}
         if self._engine is not None:
             state[ENGINE_STATE_KEY] = self._engine.state_dict()
-            state[REFERENCE_PARAMS_KEY] = reference_params_state(self)
+            state[REFERENCE_PARAMS_KEY] = reference_params(self._engine)
         dr_state = self._randomizer.state_dict()
         dr_state[SCHEMA_VERSION_KEY] = DR_STATE_VERSION
         dr_state["frame"] = self._frame() if self.sim_initialized else self._frame_offset

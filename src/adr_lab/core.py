@@ -30,10 +30,11 @@ from adr_domain import (
     adr_log_tensors,
     merge_engine_state,
     migrate_engine_state,
+    reference_params,
     split_engine_state,
 )
 
-__all__ = ["LAB_STATE_KEY", "LAB_STATE_VERSION", "AdrCore", "reference_params"]
+__all__ = ["LAB_STATE_KEY", "LAB_STATE_VERSION", "AdrCore"]
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +48,6 @@ NOISE_RNG_KEY = "noise_rng"
 def noise_seed(seed: int, rank: int) -> int:
     """The seed of rank ``rank``'s noise stream: distinct per rank and from the engine's."""
     return ((seed * 0x9E3779B1 + rank) * 0x5EED + 1) % (2**63)
-
-
-def reference_params(engine: ADREngine) -> dict[str, dict[str, Any]]:
-    """IsaacGymEnvs-style ``{name: {"range", "next_limits", "init_range", "limits", ...}}``.
-
-    Written beside the engine state so that tools (``adr-ckpt inspect``) show
-    init ranges and limits without the config.
-    """
-    bounds = engine.bounds.cpu().tolist()
-    nexts = engine.next_limits.cpu().tolist()
-    out: dict[str, dict[str, Any]] = {}
-    for n, name in enumerate(engine.param_names):
-        param = engine.cfg.params[name]
-        out[name] = {
-            "range": bounds[n],
-            "next_limits": nexts[n],
-            "init_range": list(param.init_range),
-            "limits": list(param.limits),
-            "delta": param.delta,
-            "delta_style": param.delta_style.value,
-            "type": param.type.value,
-        }
-    return out
 
 
 class AdrCore(StagedLoad):
