@@ -91,6 +91,8 @@ def bench_training(num_envs: int, epochs: int) -> dict[str, float]:
         load_yaml(TASK_YAML), env_name="reorient_bench", vecenv_type="BENCH", on_create=on_create
     )
     params = load_yaml(TRAIN_YAML)["params"]
+    if params["config"].get("minibatch_size") is None:  # follows the batch (rl_games' rule)
+        params["config"].pop("minibatch_size", None)
     with tempfile.TemporaryDirectory() as tmp:
         params["config"].update(
             env_name="reorient_bench",
