@@ -1,17 +1,9 @@
 """Embedded tasks: pure-torch, vectorized, ADR-randomized environments that run on any CPU."""
 
+from adr_app.tasks.adr_params import CATEGORICAL_PARAMS, REORIENT_ADR_PARAMS
 from adr_app.tasks.config import ActionsMovingAverageConfig, ReorientConfig, ReorientEnvConfig
-from adr_app.tasks.reorient import (
-    CATEGORICAL_PARAMS,
-    NUM_ACTIONS,
-    OBS_DIM,
-    REORIENT_ADR_PARAMS,
-    STATE_SCHEMA_VERSION,
-    ReorientState,
-    ReorientTask,
-    ReorientTaskState,
-    StepResult,
-)
+from adr_app.tasks.reorient import NUM_ACTIONS, OBS_DIM, ReorientTask, StepResult
+from adr_app.tasks.reorient_state import STATE_SCHEMA_VERSION, ReorientState, ReorientTaskState
 
 __all__ = [
     "CATEGORICAL_PARAMS",

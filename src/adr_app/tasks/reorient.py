@@ -40,13 +40,13 @@ Quaternions are ``(x, y, z, w)``; the angular velocity is in the world frame.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
-from typing import Any, Final, TypedDict, cast
+from typing import Any, Final
 
 import attrs
 import torch
 
+from adr_app.tasks.adr_params import REORIENT_ADR_PARAMS, checked_adr_config
 from adr_app.tasks.config import ReorientConfig
 from adr_app.tasks.quat import (
     canonical,
@@ -56,123 +56,28 @@ from adr_app.tasks.quat import (
     random_quat,
     rotation_distance,
 )
+from adr_app.tasks.reorient_state import ReorientStateful
 from adr_domain import (
-    ENGINE_STATE_KEY,
-    ADRConfig,
     ADREngine,
     BoundaryExchange,
-    Commit,
-    ConfigError,
-    EngineState,
-    ParamType,
-    StateReader,
     UpdateReport,
     is_int,
 )
 
 __all__ = [
-    "CATEGORICAL_PARAMS",
     "NUM_ACTIONS",
     "OBS_DIM",
-    "REORIENT_ADR_PARAMS",
-    "STATE_SCHEMA_VERSION",
-    "ReorientState",
     "ReorientTask",
-    "ReorientTaskState",
     "StepResult",
 ]
 
 logger = logging.getLogger(__name__)
 
-REORIENT_ADR_PARAMS: Final[tuple[str, ...]] = (
-    "object_mass",
-    "object_inertia",
-    "object_damping",
-    "actuator_effort",
-    "action_latency",
-    "action_delay_prob",
-    "cube_obs_delay_prob",
-    "cube_pose_refresh_rate",
-    "affine_action_scaling",
-    "affine_action_additive",
-    "affine_action_white",
-    "affine_cube_pose_scaling",
-    "affine_cube_pose_additive",
-    "affine_cube_pose_white",
-)
-"""ADR parameters the task reads; the config must define exactly these (any order)."""
-
-CATEGORICAL_PARAMS: Final[tuple[str, ...]] = ("action_latency", "cube_pose_refresh_rate")
-"""Parameters that must be ``type: categorical`` (integer steps)."""
-
 NUM_ACTIONS: Final = 3
 OBS_DIM: Final = 21
-STATE_SCHEMA_VERSION: Final = 1
-"""Version of :class:`ReorientState` written by this code."""
-TASK_NAME: Final = "Reorient"
 
 _MIN_INERTIA_FACTOR = 1e-3
 _K_TAYLOR = 1e-6
-
-
-class ReorientTaskState(TypedDict):
-    """Task-level part of :class:`ReorientState` (``N`` envs, latency queue size ``S``)."""
-
-    num_envs: int
-    frame: int
-    """Steps taken since construction."""
-    queue_head: int
-    """Slot of the latency queue that holds the latest action."""
-    action_moving_average: float
-    consecutive_successes: float
-    """Moving average of finished episodes' consecutive successes (``averFactor``)."""
-    rng: torch.Tensor
-    """uint8 state of the task's ``torch.Generator``."""
-    rot: torch.Tensor
-    """``(N, 4)`` float32 orientation."""
-    ang_vel: torch.Tensor
-    """``(N, 3)`` float32 angular velocity (world frame, rad/s)."""
-    goal_rot: torch.Tensor
-    """``(N, 4)`` float32 goal orientation."""
-    progress: torch.Tensor
-    """``(N,)`` int64 steps into the episode."""
-    steps_without_success: torch.Tensor
-    """``(N,)`` int64."""
-    successes: torch.Tensor
-    """``(N,)`` float32 consecutive successes of the current episode."""
-    action_queue: torch.Tensor
-    """``(N, S, 3)`` float32 ring buffer of recent actions."""
-    prev_command: torch.Tensor
-    """``(N, 3)`` float32 last command after latency and delay."""
-    applied_action: torch.Tensor
-    """``(N, 3)`` float32 last applied (noisy, averaged, clipped) command ``u``."""
-    last_action: torch.Tensor
-    """``(N, 3)`` float32 last policy action."""
-    action_scaling: torch.Tensor
-    """``(N, 3)`` float32 per-episode affine action scaling."""
-    action_additive: torch.Tensor
-    """``(N, 3)`` float32 per-episode affine action offset."""
-    pose_scaling: torch.Tensor
-    """``(N, 4)`` float32 per-episode affine pose scaling."""
-    pose_additive: torch.Tensor
-    """``(N, 4)`` float32 per-episode affine pose offset."""
-    pose_refresh_offset: torch.Tensor
-    """``(N,)`` int64 phase of the pose refresh."""
-    pose_refreshed: torch.Tensor
-    """``(N, 4)`` float32 last refreshed noisy pose."""
-    pose_observed: torch.Tensor
-    """``(N, 4)`` float32 pose in the observation (after delays)."""
-    obs: torch.Tensor
-    """``(N, 21)`` float32 the last observation."""
-
-
-class ReorientState(TypedDict):
-    """Complete state of a :class:`ReorientTask`: the engine's and the task's."""
-
-    schema_version: int
-    task_name: str
-    adr: EngineState
-    task: ReorientTaskState
 
 
 @attrs.frozen(eq=False)
@@ -203,7 +108,7 @@ class StepResult:
     adr_report: UpdateReport | None
 
 
-class ReorientTask:
+class ReorientTask(ReorientStateful):
     """``num_envs`` cubes reoriented by torque, randomized by ADR.
 
     Args:
@@ -258,7 +163,7 @@ class ReorientTask:
         for name, value in (("seed", seed), ("adr_seed", adr_seed)):
             if not is_int(value):
                 raise ValueError(f"{name} must be an int, got {value!r}")
-        adr_cfg = _checked_adr_config(self.cfg.adr)
+        adr_cfg = checked_adr_config(self.cfg.adr)
         self.num_envs = n
         self.device = dev = torch.device(device)
         self.adr = ADREngine(
@@ -534,123 +439,3 @@ class ReorientTask:
             dim=1,
             out=self.obs_buf,
         )
-
-    # ------------------------------------------------------------------ state
-
-    def state_dict(self) -> ReorientState:
-        """The complete state (CPU tensors and primitives; copies).
-
-        Loads with ``torch.load(weights_only=True)``; :meth:`load_state_dict`
-        of a task built from the same config continues bit-identically.
-        """
-        task: dict[str, Any] = {
-            "num_envs": self.num_envs,
-            "frame": self.frame,
-            "queue_head": self._queue_head,
-            "action_moving_average": float(self.action_moving_average),
-            "consecutive_successes": float(self.consecutive_successes),
-            "rng": self._gen.get_state().clone(),
-        }
-        for name, buf in self._buffers.items():
-            task[name] = buf.detach().cpu().clone()
-        return ReorientState(
-            schema_version=STATE_SCHEMA_VERSION,
-            task_name=TASK_NAME,
-            adr=self.adr.state_dict(),
-            task=cast(ReorientTaskState, task),
-        )
-
-    def load_state_dict(
-        self, state: Mapping[str, Any], *, restore_ranges: bool | None = None
-    ) -> None:
-        """Restore a state from :meth:`state_dict` (possibly of another process).
-
-        Everything is checked before anything changes: on error the task is
-        untouched.
-
-        Args:
-            state: a :class:`ReorientState` mapping.
-            restore_ranges: passed to the engine's ``load_state_dict``; default
-                (None) follows ``adr_load_from_checkpoint``.
-
-        Raises:
-            StateError: (a ``ValueError``) naming the missing, mistyped or
-                misshapen entry, a wrong schema version, task or env count; the
-                engine's own errors for its part.
-        """
-        self.stage_state_dict(state, restore_ranges=restore_ranges)()
-
-    def stage_state_dict(
-        self, state: Mapping[str, Any], *, restore_ranges: bool | None = None
-    ) -> Commit:
-        """Check a :meth:`state_dict` completely (task, then engine); the commit loads it.
-
-        Raises:
-            the errors of :meth:`load_state_dict`.
-        """
-        read = StateReader(state, "Reorient state")
-        read.version(STATE_SCHEMA_VERSION)
-        if read.state.get("task_name") != TASK_NAME:
-            raise read.fail("task_name", f"{read.state.get('task_name')!r} is not {TASK_NAME!r}")
-        task = read.child("task")
-        num_envs = task.int("num_envs")
-        if num_envs != self.num_envs:
-            raise task.fail("num_envs", f"is {num_envs}, this task has {self.num_envs} envs")
-        frame = task.int("frame", low=0)
-        queue_head = task.int("queue_head", low=0, high=self._queue_size - 1)
-        moving_average = task.float("action_moving_average")
-        successes = task.float("consecutive_successes")
-        rng = task.generator("rng", self.device).clone()
-        tensors = {
-            name: task.tensor(name, tuple(buf.shape), buf.dtype, finite=True)
-            for name, buf in self._buffers.items()
-        }
-        engine = self.adr.stage_state_dict(
-            read.child(ENGINE_STATE_KEY).state, restore_ranges=restore_ranges
-        )
-
-        def commit() -> None:
-            engine()
-            for name, value in tensors.items():
-                self._buffers[name].copy_(value)
-            self._gen.set_state(rng)
-            self.frame, self._queue_head = frame, queue_head
-            self.action_moving_average = moving_average
-            self.consecutive_successes = successes
-
-        return commit
-
-
-def _checked_adr_config(cfg: ADRConfig) -> ADRConfig:
-    """The ADR config the task runs (``use_adr: false`` freezes ranges at ``init_range``).
-
-    Raises:
-        ConfigError: the parameter set does not fit the task.
-    """
-    problems = []
-    names = set(cfg.params)
-    missing = [n for n in REORIENT_ADR_PARAMS if n not in names]
-    unknown = sorted(names - set(REORIENT_ADR_PARAMS))
-    if missing:
-        problems.append(f"missing parameters: {', '.join(missing)}")
-    if unknown:
-        problems.append(f"unknown parameters (the task reads none of them): {', '.join(unknown)}")
-    for name, spec in cfg.params.items():
-        if spec.range_path is not None:
-            problems.append(f"{name}: the Reorient task has no range_path parameters")
-        expected = ParamType.CATEGORICAL if name in CATEGORICAL_PARAMS else ParamType.UNIFORM
-        if name in REORIENT_ADR_PARAMS and spec.type is not expected:
-            problems.append(f"{name}: type must be {expected.value}, got {spec.type.value}")
-    latency = cfg.params.get("action_latency")
-    if latency is not None:
-        hi = latency.limits[1]
-        if hi is None or not math.isfinite(hi):
-            problems.append("action_latency: limits need a finite upper bound (queue size)")
-        if latency.limits[0] is None or latency.limits[0] < 0:
-            problems.append("action_latency: limits need a lower bound >= 0")
-    if problems:
-        raise ConfigError("task.adr does not fit the Reorient task:\n  " + "\n  ".join(problems))
-    if not cfg.use_adr and cfg.update_adr_ranges:
-        logger.info("use_adr is false: ADR ranges stay at init_range (plain randomization)")
-        return cfg.model_copy(update={"update_adr_ranges": False})
-    return cfg
