@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -137,4 +138,24 @@ def test_files_written_by_adr_kit_format_1_load_through_the_migration(suffix: st
     }
     assert_trees_identical(loaded.env_state, expected)
     policy = Checkpoint.create(small_policy(), None).policy
-    assert_trees_identical(loaded.policy, policy)
+    assert_trees_identical(loaded.policy, with_moments_of(loaded.policy, policy))
+
+
+def test_both_format_1_files_hold_the_same_policy_bit_for_bit() -> None:
+    """The .pth and .h5 fixtures were written from one policy: their migrations agree exactly."""
+    pth, h5 = (load_checkpoint(FIXTURES / f"format_v1{suffix}") for suffix in STORE_SUFFIXES)
+    assert_trees_identical(pth.policy, h5.policy)
+
+
+def with_moments_of(saved: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """``fresh`` with the optimizer's moment estimates taken from ``saved`` once they agree to
+    float32 rounding: they come from a backward pass, whose last bits depend on the CPU's
+    matmul kernels (the fixtures were written on another machine); all else stays exact."""
+    state = {}
+    for index, moments in fresh["optimizer"]["state"].items():
+        kept = saved["optimizer"]["state"][index]
+        for name, value in moments.items():
+            if value.is_floating_point() and value.dim() > 0:
+                assert torch.allclose(kept[name], value, rtol=1e-5, atol=1e-7), (index, name)
+        state[index] = {n: kept[n] if v.dim() > 0 else v for n, v in moments.items()}
+    return {**fresh, "optimizer": {**fresh["optimizer"], "state": state}}
