@@ -28,7 +28,7 @@ from adr_domain import (
     reference_params,
 )
 from adr_infra import RestoreSource, restore_engine
-from adr_isaac.randomizer import StagedRandomizerState
+from adr_isaac.randomizer_state import StagedRandomizerState
 from adr_isaac.task_dr import TaskRandomization
 
 __all__ = [
