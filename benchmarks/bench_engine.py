@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from adr_app.profiling import count_host_syncs
+from adr_domain.host_syncs import count_host_syncs
 from adr_isaac.compat import ADRCompat
 from bench_common import dextreme_cfg, median_us
 from loop_baseline import LoopADR

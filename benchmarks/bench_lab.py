@@ -1,7 +1,7 @@
 """Training the ADR Cartpole (mjlab, MuJoCo Warp on the CPU): when ADR first widens, and its cost.
 
 Trains ``Mjlab-Cartpole-Balance-Adr`` with mjlab's PPO settings through
-adr-kit's rsl_rl runner, on the CPU with one torch thread, and reports:
+sim2real-adr's rsl_rl runner, on the CPU with one torch thread, and reports:
 
 * when ADR first widens a bound beyond its ``init_range`` (iteration, env
   steps, wall seconds since training started), and how many parameters are

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from adr_app.tasks import ReorientTask
-from adr_app.vecenv import ReorientVecEnv, register_reorient
+from adr_app.tasks.vecenv import ReorientVecEnv, register_reorient
 from bench_common import CFG, load_yaml
 
 TASK_YAML = CFG / "task" / "Reorient.yaml"

@@ -126,3 +126,46 @@ def test_domain_draws_random_numbers_only_from_its_own_generators() -> None:
                 assert "generator" in keywords, (
                     f"{path.name}:{node.lineno} draws without generator="
                 )
+
+
+# The rooms of adr_app and the rooms each may import (``adr_app.errors`` is open to
+# all): the embedded task stands alone; the command lines sit on top of everything.
+APP_ROOMS = {
+    "tasks": set(),
+    "config": {"tasks", "isaacgym"},
+    "isaacgym": {"config"},
+    "runs": {"config"},
+    "rlgames": {"config", "isaacgym", "runs", "tasks"},
+    "cli": {"config", "isaacgym", "runs", "rlgames", "tasks"},
+}
+
+
+def _app_rooms_imported(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return {m.split(".")[1] for m in modules if m.startswith("adr_app.") and m != "adr_app.errors"}
+
+
+def test_every_module_of_the_app_lives_in_a_room() -> None:
+    """adr_app holds only its rooms and errors.py: a new module goes into a room."""
+    loose = sorted(
+        p.name for p in (SRC / "adr_app").glob("*.py") if p.name not in ("__init__.py", "errors.py")
+    )
+    assert not loose, f"modules outside a room of adr_app: {loose}"
+    assert {
+        p.name for p in (SRC / "adr_app").iterdir() if p.is_dir() and p.name != "__pycache__"
+    } == set(APP_ROOMS)
+
+
+@pytest.mark.parametrize("room", sorted(APP_ROOMS))
+def test_app_rooms_import_only_the_rooms_they_build_on(room: str) -> None:
+    """No room of adr_app imports a room it does not build on (the command lines are on top)."""
+    allowed = APP_ROOMS[room] | {room}
+    for path in sorted((SRC / "adr_app" / room).rglob("*.py")):
+        wrong = _app_rooms_imported(path) - allowed
+        assert not wrong, f"{path.relative_to(SRC)} imports adr_app rooms {sorted(wrong)}"

@@ -4,8 +4,17 @@ Imports torch, pydantic, attrs and the standard library only: no file IO, no
 simulator, no training framework, no global random state.
 """
 
+from adr_domain.adr_log_keys import adr_log_keys, adr_log_tensors, adr_log_values
 from adr_domain.config import ADRConfig, ADRParamConfig
 from adr_domain.engine import ADREngine, EnvIds
+from adr_domain.engine_state import (
+    SCHEMA_VERSION,
+    EngineState,
+    merge_engine_state,
+    migrate_engine_state,
+    split_engine_state,
+)
+from adr_domain.env_state_keys import ENGINE_STATE_KEY, REFERENCE_PARAMS_KEY, SCHEMA_VERSION_KEY
 from adr_domain.errors import (
     ConfigError,
     IncompatibleStateError,
@@ -14,19 +23,10 @@ from adr_domain.errors import (
     StateError,
 )
 from adr_domain.exchange import BoundaryExchange
-from adr_domain.keys import ENGINE_STATE_KEY, REFERENCE_PARAMS_KEY, SCHEMA_VERSION_KEY
-from adr_domain.log_keys import adr_log_keys, adr_log_tensors, adr_log_values
 from adr_domain.params import ParamTable
 from adr_domain.reference_params import reference_param_entry, reference_params
 from adr_domain.report import UpdateReport
-from adr_domain.state import (
-    SCHEMA_VERSION,
-    EngineState,
-    merge_engine_state,
-    migrate_engine_state,
-    split_engine_state,
-)
-from adr_domain.stateful import (
+from adr_domain.state_toolkit import (
     Commit,
     StagedLoad,
     Stateful,

@@ -10,7 +10,7 @@ the rules of ``docs/engine.md``, each a small function of its own module:
 * record: :mod:`adr_domain.queues`;
 * evaluate, move, choose one parameter, clear, next limits: :mod:`adr_domain.decisions`;
 * stale workers, recycle: :mod:`adr_domain.workers`;
-* rollout EMA: :mod:`adr_domain.perf`;
+* rollout EMA: :mod:`adr_domain.rollout_perf`;
 * sample: :mod:`adr_domain.sampling`; NPD: :mod:`adr_domain.report`.
 
 Random draws come from :mod:`adr_domain.streams` before the tensor work, so
@@ -31,19 +31,19 @@ from adr_domain import inputs, queues, update, workers
 from adr_domain.buffers import Buffers
 from adr_domain.compiled import UpdateRules
 from adr_domain.config import ADRConfig
-from adr_domain.env_values import EnvValueAccess, value_slots
-from adr_domain.exchange import BoundaryExchange, check_ranks_agree, share_results
-from adr_domain.inputs import EnvIds
-from adr_domain.params import ParamTable
-from adr_domain.report import UpdateReport, nats_per_dimension
-from adr_domain.state import (
+from adr_domain.engine_state import (
     EngineState,
     merge_engine_state,
     migrate_engine_state,
     split_engine_state,
 )
-from adr_domain.state_load import export_engine_state, fresh_ranges, stage_engine_state
-from adr_domain.stateful import Commit, StagedLoad, is_int
+from adr_domain.engine_state_io import export_engine_state, fresh_ranges, stage_engine_state
+from adr_domain.env_values import EnvValueAccess, value_slots
+from adr_domain.exchange import BoundaryExchange, check_ranks_agree, share_results
+from adr_domain.inputs import EnvIds
+from adr_domain.params import ParamTable
+from adr_domain.report import UpdateReport, nats_per_dimension
+from adr_domain.state_toolkit import Commit, StagedLoad, is_int
 from adr_domain.streams import RNG_STREAMS, RandomStreams
 from adr_domain.tables import EngineTables, SamplingPlan
 from adr_domain.types import InputChecks, WorkerType

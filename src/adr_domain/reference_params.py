@@ -2,7 +2,7 @@
 
 IsaacGymEnvs' ADR tasks keep ``{name: {"range", "next_limits", "init_range",
 "limits", "delta", "delta_style", "type", ...}}`` and save it as their env
-state. adr-kit writes the same entry (:data:`~adr_domain.keys.REFERENCE_PARAMS_KEY`)
+state. sim2real-adr writes the same entry (:data:`~adr_domain.env_state_keys.REFERENCE_PARAMS_KEY`)
 beside the complete engine state, for tools that read it, and the Isaac Gym
 API shows it live as ``adr_params``.
 """

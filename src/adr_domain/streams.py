@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import torch
 
 from adr_domain.errors import StateError
-from adr_domain.stateful import Commit, checked_generator_state
+from adr_domain.state_toolkit import Commit, checked_generator_state
 from adr_domain.workers import Assignment
 
 __all__ = ["RNG_STREAMS", "SHARED_STREAMS", "RandomStreams"]

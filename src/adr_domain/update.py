@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import torch
 
-from adr_domain import decisions, inputs, perf, queues, sampling, workers
+from adr_domain import decisions, inputs, queues, rollout_perf, sampling, workers
 from adr_domain.buffers import Buffers
 from adr_domain.config import ADRConfig
 from adr_domain.decisions import Thresholds
@@ -150,10 +150,10 @@ def apply_rules(
     next_limits = decisions.next_limits(bounds, changed, b.next_flat, t.outward)
     b.next_flat.copy_(next_limits)
     workers.convert_stale(b.types, codes, changed, (b.stale_by_code, b.stale_boundary), b.stale)
-    count, total = perf.rollout_total(
+    count, total = rollout_perf.rollout_total(
         results.keys, results.values, changed, (b.group_weights, b.rollout_weights)
     )
-    ema = perf.blend(b.perf, b.perf_weight, b.perf_valid, count, total, options.perf_alpha)
+    ema = rollout_perf.blend(b.perf, b.perf_weight, b.perf_valid, count, total, options.perf_alpha)
     if options.clear_other_queues:
         pins = workers.reassign_after_move(
             b.types,

@@ -10,7 +10,7 @@ h5py only when an HDF5 checkpoint is first written or read.
   :func:`register_store` adds backends.
 * :class:`RunLayout` — ``runs/<experiment>/{nn,summaries}``, discovery of the
   latest and best usable checkpoint, retention of a run's own files.
-* :func:`restore_engine` — restore an ADR engine from a checkpoint (adr-kit or
+* :func:`restore_engine` — restore an ADR engine from a checkpoint (sim2real-adr or
   IsaacGymEnvs env state), errors naming the file.
 * :func:`atomic_write` — temp file, fsync, rename, directory fsync.
 * :func:`summarize` — what ``adr-ckpt inspect`` shows.

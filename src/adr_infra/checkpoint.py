@@ -48,24 +48,29 @@ __all__ = [
 ]
 
 FORMAT_NAME = "adr-kit-checkpoint"
-"""Value of ``adr_kit.format`` in every checkpoint adr-kit writes."""
+"""Value of ``adr_kit.format`` in every checkpoint sim2real-adr writes."""
 FORMAT_VERSION = 2
 """Checkpoint format version written by this code."""
 CHECKSUM_PREFIX = "sha256:"
 """Algorithm prefix of the checksums this code writes and verifies."""
 META_KEY = "adr_kit"
-"""The one top-level key adr-kit adds to an rl_games checkpoint dict."""
+"""The one top-level key sim2real-adr adds to an rl_games checkpoint dict."""
 ENV_STATE_KEY = "env_state"
 """Where rl_games keeps ``vec_env.get_env_state()``."""
 
 Payload = dict[str, Any]
 
 
+DISTRIBUTION = "sim2real-adr"
+"""This project's distribution name on PyPI (files written before 0.2 name it ``adr-kit``;
+the file format, :data:`FORMAT_NAME` under :data:`META_KEY`, is unchanged, so they load)."""
+
+
 def _producer() -> str:
     try:
-        return f"adr-kit {metadata.version('adr-kit')}"
+        return f"{DISTRIBUTION} {metadata.version(DISTRIBUTION)}"
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "adr-kit"
+        return DISTRIBUTION
 
 
 def _now() -> str:
@@ -84,14 +89,15 @@ def world_size_of(env_state: object) -> int:
 
 @attrs.frozen
 class CheckpointMeta:
-    """What adr-kit records about a checkpoint, beside its content.
+    """What sim2real-adr records about a checkpoint, beside its content.
 
     Attributes:
         created_at: ISO 8601 UTC time of creation; None for imported rl_games files.
         experiment: the experiment (run directory) name, if known.
         param_set_hash: the ADR parameter-set hash of the engine state, if any.
         engine_schema_version: ``schema_version`` of the engine state, if any.
-        producer: what wrote it (``"adr-kit <version>"``, or ``"rl_games"`` for imports).
+        producer: what wrote it (``"sim2real-adr <version>"``, ``"adr-kit <version>"`` before
+            the rename, or ``"rl_games"`` for imports).
         format_version: the checkpoint format version (see :data:`FORMAT_VERSION`).
         world_size: how many processes' state the checkpoint holds (1: one process).
         adr_config: the validated ADR config of the run, as a plain tree

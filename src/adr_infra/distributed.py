@@ -105,7 +105,7 @@ def init_process_group(
     if missing:
         raise RuntimeError(
             f"multi-process ADR needs torchrun's environment ({', '.join(missing)} not set); "
-            "launch with: torchrun --nproc_per_node=K -m adr_app.train multi_gpu=True ..."
+            "launch with: torchrun --nproc_per_node=K -m adr_app.cli.train multi_gpu=True ..."
         )
     rank = int(os.environ["RANK"])
     world_size = int(os.environ["WORLD_SIZE"])

@@ -69,7 +69,7 @@ class CorruptCheckpointError(CheckpointError):
 class UnsafeCheckpointError(CorruptCheckpointError):
     """The file's pickle would import code when loaded; it was refused, never executed.
 
-    A special case of :class:`CorruptCheckpointError`: adr-kit never writes such
+    A special case of :class:`CorruptCheckpointError`: sim2real-adr never writes such
     a file, so it is either damaged or was made by something else.
     """
 

@@ -197,7 +197,7 @@ def _write_root(file: Any, payload: dict[str, Any]) -> None:
 
 
 class _Bad(Exception):
-    """Raised while decoding when the file's structure is not what adr-kit writes."""
+    """Raised while decoding when the file's structure is not what sim2real-adr writes."""
 
 
 def _attr_or_none(obj: Any, name: str) -> str | None:
@@ -342,7 +342,7 @@ def hdf5_image(payload: dict[str, Any]) -> bytes:
     """The bytes of an HDF5 file holding ``payload``, built in memory."""
     h5py = _h5py()
     # The name only identifies the in-memory file; nothing is written there.
-    name = f"adr-kit-{os.getpid()}-{secrets.token_hex(6)}.h5"
+    name = f"sim2real-adr-{os.getpid()}-{secrets.token_hex(6)}.h5"
     with h5py.File(name, "w", driver="core", backing_store=False, track_order=True) as file:
         _write_root(file, payload)
         file.flush()
@@ -369,7 +369,7 @@ class Hdf5Store:
         Raises:
             CheckpointNotFoundError: no such file.
             CorruptCheckpointError: empty, truncated, damaged (checksum), not
-                HDF5, or an HDF5 file not written by adr-kit.
+                HDF5, or an HDF5 file not written by sim2real-adr.
             UnsupportedVersionError: a newer format version.
         """
         file = checkpoint_file(path)
@@ -385,7 +385,9 @@ class Hdf5Store:
             raise
         except _Bad as exc:
             raise CorruptCheckpointError(
-                file, f"not a valid adr-kit HDF5 checkpoint: {exc} (damaged or foreign file)"
+                file,
+                f"not a valid HDF5 checkpoint of the adr-kit-checkpoint format: {exc} "
+                "(damaged or foreign file)",
             ) from None
         except Exception as exc:  # h5py raises OSError, KeyError, ValueError, ... when damaged
             raise CorruptCheckpointError(

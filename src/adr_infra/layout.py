@@ -87,7 +87,7 @@ class RunLayout:
     """``<train_dir>/<experiment>/{nn,summaries}``, as rl_games lays out a run.
 
     Args:
-        experiment: the experiment (run directory) name; adr-kit also names the
+        experiment: the experiment (run directory) name; sim2real-adr also names the
             checkpoint files with it.
         train_dir: the directory of all runs (rl_games' ``train_dir``; default ``runs``).
     """
@@ -167,7 +167,7 @@ class RunLayout:
         """Why a file cannot be resumed as this experiment's checkpoint, or None if it can.
 
         The file is loaded and verified; it belongs to the experiment its
-        metadata names (adr-kit files), else to the one in its file name.
+        metadata names (sim2real-adr files), else to the one in its file name.
         """
         try:
             checkpoint = load_checkpoint(file.path)

@@ -3,13 +3,13 @@
 ::
 
     <name>.pth                         best mean reward so far (rl_games)
-    <name>_robust.pth                  widest ADR ranges while performing (adr-kit)
+    <name>_robust.pth                  widest ADR ranges while performing (sim2real-adr)
     last_<name>_ep_<E>_rew_<R>.pth     every save_frequency epochs
     last_<name>_ep_<E>_rew__<R>_.pth   at max_epochs, or when a run was stopped
     last_<name>_frame_<F>_rew__<R>_.pth at max_frames
     <name>_ep_<E>_rew_<R>.pth          score_to_win reached
 
-``<name>`` is the rl_games config name (the experiment name in adr-kit runs);
+``<name>`` is the rl_games config name (the experiment name in sim2real-adr runs);
 ``<R>`` is the mean reward as Python prints it (possibly ``-inf``; rl_games
 writes the array form ``[r]`` as ``_r_``). Every registered store suffix
 (``.pth``, ``.h5``, ...) is recognized; temp files of interrupted saves never are.

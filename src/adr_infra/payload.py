@@ -111,7 +111,7 @@ def _check_not_newer(version: int, path: str | os.PathLike[str]) -> None:
         raise UnsupportedVersionError(
             path,
             f"checkpoint format version {version} is newer than this code "
-            f"(reads up to {FORMAT_VERSION}); upgrade adr-kit",
+            f"(reads up to {FORMAT_VERSION}); upgrade sim2real-adr",
         )
 
 
@@ -147,7 +147,7 @@ def verify_payload(payload: Mapping[str, Any], path: str | os.PathLike[str]) -> 
     if not isinstance(stored, str):
         raise CorruptCheckpointError(path, f"no checksum in '{META_KEY}'")
     if not stored.startswith(CHECKSUM_PREFIX):
-        # Written by a newer adr-kit with another checksum: report its version if newer.
+        # Written by a newer sim2real-adr with another checksum: report its version if newer.
         _check_not_newer(payload_version(payload, path), path)
         raise CorruptCheckpointError(path, f"unknown checksum algorithm in {stored!r}")
     unsigned = dict(payload)
@@ -213,7 +213,7 @@ def decode_payload(
         payload: what the store read (a dict for a valid file).
         path: the file, for error messages.
         require_meta: refuse payloads without an ``adr_kit`` entry (stores that
-            only hold files written by adr-kit, such as HDF5).
+            only hold files written by sim2real-adr, such as HDF5).
 
     Raises:
         CorruptCheckpointError: not a dict with string keys, no metadata when
@@ -232,7 +232,7 @@ def decode_payload(
         verify_payload(payload, path)
     elif require_meta:
         raise CorruptCheckpointError(
-            path, f"not an adr-kit checkpoint: no '{META_KEY}' metadata (a foreign file?)"
+            path, f"not a sim2real-adr checkpoint: no '{META_KEY}' metadata (a foreign file?)"
         )
     migrated = migrate_payload(dict(payload), path)
     meta = CheckpointMeta.from_tree(migrated[META_KEY], path)

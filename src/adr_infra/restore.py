@@ -2,7 +2,7 @@
 
 Two kinds of env state are understood:
 
-* adr-kit's: ``{"adr": EngineState, ...task entries}``, restored completely
+* sim2real-adr's: ``{"adr": EngineState, ...task entries}``, restored completely
   by :meth:`ADREngine.load_state_dict` (``adr_load_from_checkpoint: false``
   keeps ranges, next limits and queues fresh and restores the rest);
 * IsaacGymEnvs' DeXtreme tasks': ``{"adr_params": {name: {"range": [lo, hi],
@@ -68,7 +68,7 @@ PathLike = str | os.PathLike[str]
 class RestoreSource(str, Enum):
     """What kind of ADR state a checkpoint provided."""
 
-    ADR_KIT = "adr-kit"
+    COMPLETE = "complete"
     """A complete engine state."""
     ISAACGYMENVS = "isaacgymenvs"
     """IsaacGymEnvs' ``adr_params`` (ranges and next limits only)."""
@@ -146,7 +146,7 @@ def restore_engine(
                 os.fspath(path),
             )
         return RestoreReport(
-            RestoreSource.ADR_KIT,
+            RestoreSource.COMPLETE,
             restore_ranges,
             task_entries=_task_entries(env_state, ENGINE_STATE_KEY),
         )

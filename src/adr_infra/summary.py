@@ -3,7 +3,7 @@
 Init ranges, limits and deltas belong to the config, not to the engine state:
 they are read from the ADR config when one is given, else from the config the
 checkpoint carries (format 2 and later), else from the env state's
-``adr_params`` (which adr-kit's Isaac adapter and IsaacGymEnvs both save).
+``adr_params`` (which sim2real-adr's Isaac adapter and IsaacGymEnvs both save).
 """
 
 from __future__ import annotations
@@ -243,7 +243,7 @@ def summarize(
     )
     split: WorkerSplit | None = None
     if engine is not None:
-        source = RestoreSource.ADR_KIT
+        source = RestoreSource.COMPLETE
         names, rows, split = _engine_rows(engine)
     elif reference:
         source = RestoreSource.ISAACGYMENVS

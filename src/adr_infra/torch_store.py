@@ -166,7 +166,7 @@ class TorchStore:
         write_checkpoint_file(path, buffer.getbuffer())
 
     def load(self, path: PathLike) -> Checkpoint:
-        """Read a checkpoint written by adr-kit or by rl_games (IsaacGymEnvs included).
+        """Read a checkpoint written by sim2real-adr or by rl_games (IsaacGymEnvs included).
 
         Raises:
             CheckpointNotFoundError, CorruptCheckpointError, UnsafeCheckpointError,

@@ -32,7 +32,7 @@ __all__ = ["ADRCompat", "ADRExtras", "RolloutWorkerModes"]
 class ADRExtras(dict[str, Any]):
     """``extras``: a plain ``dict`` holding the task's entries and the reference's ADR keys.
 
-    ADR entries (see :mod:`adr_domain.log_keys`) are Python numbers refreshed
+    ADR entries (see :mod:`adr_domain.adr_log_keys`) are Python numbers refreshed
     from the engine, with one host copy, when the dict is read after an
     update (``adr_update`` itself copies nothing). It is a real ``dict``, as
     IsaacGymEnvs' observer requires; reads that bypass Python methods (e.g.

@@ -195,7 +195,7 @@ class TaskEnvState(TaskRandomization):
             return True
         report = restore_engine(engine, state, path="env state")
         # An IsaacGymEnvs state brings back ranges only: the envs are redrawn.
-        return report.source is RestoreSource.ADR_KIT and report.ranges_restored
+        return report.source is RestoreSource.COMPLETE and report.ranges_restored
 
     def _log_dr_restore(self, dr: _StagedDR | None) -> None:
         if not self._settings.randomize:

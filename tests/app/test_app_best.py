@@ -68,7 +68,7 @@ def test_play_loads_the_robust_best_or_the_reward_best(run: Path, selector: str,
 def test_adr_ckpt_list_shows_both_bests(run: Path) -> None:
     """adr-ckpt list names the robust-best and the reward-best file and what selects them."""
     result = subprocess.run(
-        [sys.executable, "-m", "adr_app.ckpt_cli", "list", "b", "--train-dir", "runs"],
+        [sys.executable, "-m", "adr_app.cli.ckpt", "list", "b", "--train-dir", "runs"],
         cwd=run,
         capture_output=True,
         text=True,

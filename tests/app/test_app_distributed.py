@@ -151,7 +151,7 @@ def latest_epoch(nn: Path) -> int:
 
 
 def rank_one_pid() -> int:
-    """The pid of the adr_app.train process torchrun started with RANK=1."""
+    """The pid of the adr_app.cli.train process torchrun started with RANK=1."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -161,7 +161,7 @@ def rank_one_pid() -> int:
         except OSError:
             continue
         if (
-            b"adr_app.train" in cmdline
+            b"adr_app.cli.train" in cmdline
             and b"torch.distributed.run" not in cmdline
             and b"RANK=1" in environ
         ):

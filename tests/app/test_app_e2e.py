@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from adr_app.plot import read_adr_scalars
+from adr_app.cli.plot import read_adr_scalars
 from adr_infra import load_checkpoint
 from app_helpers import TINY, adr_train, checkpoints, epoch_of, trees_equal
 
@@ -135,7 +135,7 @@ def test_adr_plot_draws_every_range_into_a_png(trained: Path, tmp_path: Path) ->
     """adr-plot runs/<experiment> writes a PNG of the 14 ranges and NPD."""
     out = tmp_path / "ranges.png"
     result = subprocess.run(
-        [sys.executable, "-m", "adr_app.plot", str(trained), "-o", str(out)],
+        [sys.executable, "-m", "adr_app.cli.plot", str(trained), "-o", str(out)],
         capture_output=True,
         text=True,
         timeout=120,

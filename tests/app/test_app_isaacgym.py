@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from adr_app.isaacgym_env import IsaacGymVecEnv, ObsSpec, isaacgym_task_config
-from adr_app.isaacgym_launch import isaacgym_first_argv
-from adr_app.plot import read_adr_scalars
+from adr_app.cli.plot import read_adr_scalars
+from adr_app.isaacgym.env import IsaacGymVecEnv, ObsSpec, isaacgym_task_config
+from adr_app.isaacgym.launch import isaacgym_first_argv
 from adr_domain.errors import ConfigError
 from adr_infra import load_checkpoint
 from app_helpers import checkpoints, epoch_of
@@ -217,9 +217,9 @@ def test_adr_train_restarts_itself_with_isaac_gym_first_only_once_and_only_from_
     command = isaacgym_first_argv("/venv/bin/python", argv, None, {})
     assert command is not None
     assert command[:2] == ["/venv/bin/python", "-c"]
-    assert command[2].index("import isaacgym") < command[2].index("from adr_app.train")
+    assert command[2].index("import isaacgym") < command[2].index("from adr_app.cli.train")
     assert command[3:] == argv[1:]
     module_argv = ["/src/adr_app/train.py", "task=X"]
-    assert isaacgym_first_argv("py", module_argv, "adr_app.train", {}) is not None
+    assert isaacgym_first_argv("py", module_argv, "adr_app.cli.train", {}) is not None
     assert isaacgym_first_argv("py", argv, None, {"ADR_TRAIN_ISAACGYM_FIRST": "1"}) is None
     assert isaacgym_first_argv("py", ["/venv/bin/pytest"], "pytest", {}) is None

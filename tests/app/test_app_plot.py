@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adr_app.plot import figure
+from adr_app.cli.plot import figure
 
 
 def test_every_panel_has_labeled_axes() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adr_app.plot import read_adr_scalars
+from adr_app.cli.plot import read_adr_scalars
 from adr_infra import RunLayout, is_temp_file, load_checkpoint
 from app_helpers import (
     ADR_TRAIN,

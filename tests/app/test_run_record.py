@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from adr_app.run_record import RobustBest, RunRecord, robust_npd
+from adr_app.rlgames.run_record import RobustBest, RunRecord, robust_npd
 from adr_domain import ADREngine
 from adr_infra import RunLayout
 from builders import small_cfg

@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from adr_app.tasks import OBS_DIM
-from adr_app.vecenv import ReorientVecEnv, register_reorient
+from adr_app.tasks.vecenv import ReorientVecEnv, register_reorient
 from adr_domain import StateError
 from paths import CFG
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import torch
 
-from adr_app.profiling import count_host_syncs
 from adr_domain import ADREngine, WorkerType
+from adr_domain.host_syncs import count_host_syncs
 from builders import small_cfg
 
 N = 16

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adr_app.ckpt_cli import main
+from adr_app.cli.ckpt import main
 from adr_domain import ADREngine
 from adr_infra import Checkpoint, RunLayout, load_checkpoint, save_checkpoint
 from adr_isaac.compat import ADRCompat
@@ -20,7 +20,7 @@ NUM_ENVS = 48
 
 def adr_ckpt(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "adr_app.ckpt_cli", *args],
+        [sys.executable, "-m", "adr_app.cli.ckpt", *args],
         capture_output=True,
         text=True,
         timeout=120,

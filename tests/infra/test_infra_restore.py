@@ -42,7 +42,7 @@ def test_a_restored_engine_has_exactly_the_saved_state(tmp_path: Path, suffix: s
     checkpoint = load_checkpoint(path)
     engine = ADREngine(small_cfg(), N, seed=999)
     report = restore_engine(engine, checkpoint, path=path)
-    assert report.source is RestoreSource.ADR_KIT and report.ranges_restored
+    assert report.source is RestoreSource.COMPLETE and report.ranges_restored
     assert report.task_entries == ("t",)
     assert_trees_identical(dict(engine.state_dict()), checkpoint.engine_state)
 

@@ -62,7 +62,7 @@ def test_any_os_error_names_the_file_and_its_cause(tmp_path: Path) -> None:
 
 
 def adr_ckpt(*args: str, prefix: list[str] | None = None) -> tuple[int, str]:
-    result = run_app([*(prefix or []), sys.executable, "-m", "adr_app.ckpt_cli", *args], Path("."))
+    result = run_app([*(prefix or []), sys.executable, "-m", "adr_app.cli.ckpt", *args], Path("."))
     return result.returncode, result.stderr
 
 

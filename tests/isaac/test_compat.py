@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from adr_app.profiling import count_host_syncs
+from adr_domain.host_syncs import count_host_syncs
 from adr_isaac.compat import ADRCompat, RolloutWorkerModes
 from builders import dextreme_adr_cfg, small_cfg
 from reference_model import ReferenceADR

@@ -30,7 +30,7 @@ TINY = [
 ]
 
 
-ADR_TRAIN = [sys.executable, "-m", "adr_app.train"]
+ADR_TRAIN = [sys.executable, "-m", "adr_app.cli.train"]
 """The adr-train command of this interpreter."""
 
 QUIET_ENV = {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
@@ -54,10 +54,10 @@ def adr_train(
     cwd: Path,
     *overrides: str,
     timeout: float = 300,
-    module: str = "adr_app.train",
+    module: str = "adr_app.cli.train",
     extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m adr_app.train`` in ``cwd``."""
+    """Run ``python -m adr_app.cli.train`` in ``cwd``."""
     return run_app([sys.executable, "-m", module, *overrides], cwd, timeout, extra_env)
 
 
@@ -76,7 +76,7 @@ def trees_equal(a: Any, b: Any, path: str = "") -> list[str]:
 
 
 def torchrun_command(*overrides: str) -> list[str]:
-    """``python -m torch.distributed.run`` with 2 local ranks of adr_app.train."""
+    """``python -m torch.distributed.run`` with 2 local ranks of adr_app.cli.train."""
     return [
         sys.executable,
         "-m",
@@ -84,7 +84,7 @@ def torchrun_command(*overrides: str) -> list[str]:
         "--standalone",
         "--nproc_per_node=2",
         "-m",
-        "adr_app.train",
+        "adr_app.cli.train",
         *overrides,
     ]
 

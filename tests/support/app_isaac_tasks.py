@@ -185,7 +185,7 @@ def write_config_dir(
 def adr_train(
     cwd: Path, config_dir: Path, *overrides: str, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m adr_app.train task=FakeCubeHand ...`` in ``cwd`` with ``config_dir``."""
+    """Run ``python -m adr_app.cli.train task=FakeCubeHand ...`` in ``cwd`` with ``config_dir``."""
     path = os.pathsep.join(p for p in (str(SUPPORT), os.environ.get("PYTHONPATH")) if p)
     extra_env = {"ADR_CONFIG_DIR": str(config_dir), "PYTHONPATH": path}
     return app_helpers.adr_train(

@@ -3,7 +3,7 @@
 :class:`AdrOnPolicyRunner` writes ``model_<it>.pt`` as mjlab's runner does
 (``actor_state_dict``, ``critic_state_dict``, ``optimizer_state_dict``,
 ``iter``, ``infos.env_state.common_step_counter``), so the stock runner loads
-it unchanged, plus the two entries of an adr-kit checkpoint: ``env_state``
+it unchanged, plus the two entries of a sim2real-adr checkpoint: ``env_state``
 (the ADR term's state: ``adr`` engine state, ``adr_params`` ranges,
 ``adr_lab`` with the bound model fields as written and the noise stream; and
 ``common_step_counter``) and ``adr_kit`` (metadata and a SHA-256 checksum).
@@ -48,7 +48,7 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
     """mjlab's on-policy runner that saves and restores the complete ADR state.
 
     Works for any mjlab env; with no ADR term it saves what mjlab's runner
-    saves, in an adr-kit checkpoint file.
+    saves, in a sim2real-adr checkpoint file.
     """
 
     def save(self, path: str, infos: dict[str, Any] | None = None) -> None:

@@ -1,7 +1,7 @@
 """ADR variants of mjlab tasks, registered in mjlab's task registry.
 
 mjlab imports this module through its ``mjlab.tasks`` entry point (declared
-in adr-kit's ``pyproject.toml``), so ``python -m mjlab.scripts.train
+in sim2real-adr's ``pyproject.toml``), so ``python -m mjlab.scripts.train
 Mjlab-Cartpole-Balance-Adr`` and ``play`` find the tasks with no import of
 ours; each names :class:`~adr_lab.mjlab.runner.AdrOnPolicyRunner` as its runner.
 """

@@ -1,33 +1,17 @@
-"""Where a run's process stands and what it builds: its rank and device, its seed, and
-the env rl_games creates for it."""
+"""Where a run's process stands: its rank and device (joining the process group), and
+its seed."""
 
 from __future__ import annotations
 
-import copy
 import os
 import random
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 import torch
 
-from adr_app.isaacgym_launch import EMBEDDED_TASKS, isaacgym_env_factory
-from adr_app.plan import ENV_NAME, TrainPlan
 
-__all__ = [
-    "VECENV_TYPE",
-    "Placement",
-    "env_factory",
-    "launch_rank",
-    "register_env",
-    "seed_everything",
-    "task_config_for",
-]
-
-VECENV_TYPE = "ADR_VECENV"
-"""The vecenv type under which ``adr-train`` registers its env with rl_games."""
-
+__all__ = ["Placement", "launch_rank", "seed_everything"]
 
 def launch_rank(multi_gpu: bool) -> int:
     """This process's rank as the launcher (torchrun) set it, before the process group exists."""
@@ -97,53 +81,3 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-
-
-def env_factory(
-    plan: TrainPlan, task_cfg: dict[str, Any], place: Placement, seed: int
-) -> Callable[..., Any]:
-    """What rl_games calls to create this process's env: ``create(num_actors, **kwargs)``."""
-    from adr_app.rlgames import DistributedEnvState
-    from adr_app.vecenv import ReorientVecEnv
-
-    s = plan.settings
-    embedded = s.task_name in EMBEDDED_TASKS
-    # Isaac Gym tasks: one process, seeded from the run's seed, played at fixed ranges.
-    isaacgym_env = None if embedded else isaacgym_env_factory(s, task_cfg, plan.rl_params, seed)
-
-    def create(num_actors: int, **kwargs: Any) -> Any:
-        if isaacgym_env is not None:
-            return isaacgym_env(num_actors)
-        env = ReorientVecEnv.from_config(
-            task_cfg,
-            num_envs=num_actors,
-            device=place.device,
-            seed=int(kwargs.get("seed", seed + place.rank)),
-            adr_seed=seed,
-            adr_exchange=place.exchange,
-        )
-        return DistributedEnvState(
-            env, place.rank, place.world_size, shared_adr_only=s.resume_shared_adr_only
-        )
-
-    return create
-
-
-def register_env(create: Callable[..., Any], num_envs: int) -> None:
-    """Make ``create`` the env rl_games builds for :data:`~adr_app.plan.ENV_NAME`."""
-    from rl_games.common import env_configurations, vecenv
-
-    vecenv.register(VECENV_TYPE, lambda config_name, num_actors, **kw: create(num_actors, **kw))
-    env_configurations.register(
-        ENV_NAME,
-        {"vecenv_type": VECENV_TYPE, "env_creator": lambda **kw: create(num_envs, **kw)},
-    )
-
-
-def task_config_for(plan: TrainPlan) -> dict[str, Any]:
-    """The task config this run builds (playing freezes the embedded task's ADR ranges)."""
-    task_cfg = copy.deepcopy(plan.task_cfg)
-    if plan.settings.test and plan.settings.task_name in EMBEDDED_TASKS:
-        # Evaluate at the checkpoint's ranges: finished envs become rollout workers.
-        task_cfg.setdefault("task", {}).setdefault("adr", {})["update_adr_ranges"] = False
-    return task_cfg

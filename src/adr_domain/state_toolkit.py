@@ -21,8 +21,8 @@ from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import torch
 
+from adr_domain.env_state_keys import SCHEMA_VERSION_KEY
 from adr_domain.errors import SchemaVersionError, StateError
-from adr_domain.keys import SCHEMA_VERSION_KEY
 
 __all__ = [
     "Commit",
@@ -249,7 +249,7 @@ class StateReader:
         if not is_int(value) or value != expected:
             raise SchemaVersionError(
                 f"{self.what}: {self._prefix}{key} {value!r} is not {expected} "
-                "(written by another version of adr-kit?)"
+                "(written by another version of sim2real-adr?)"
             )
         return int(value)
 

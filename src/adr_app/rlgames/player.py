@@ -1,4 +1,4 @@
-"""rl_games' continuous player, reading checkpoints through adr-kit's stores and
+"""rl_games' continuous player, reading checkpoints through sim2real-adr's stores and
 collecting each finished episode's consecutive successes (``adr-train test=True``)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import attrs
 import torch
 from rl_games.algos_torch import players
 
-from adr_app.rlgames import AgentOptions, adr_engine_of
+from adr_app.rlgames.options import AgentOptions, adr_engine_of
 from adr_domain import ENGINE_STATE_KEY
 from adr_infra import load_checkpoint, restore_engine
 

@@ -108,14 +108,14 @@ def format_summary(path: str, s: CheckpointSummary) -> str:
     created = s.created_at or "unknown time"
     lines = [
         f"checkpoint   {path}",
-        f"format       adr-kit checkpoint v{s.format_version}, by {s.producer}, {created}",
+        f"format       sim2real-adr checkpoint v{s.format_version}, by {s.producer}, {created}",
         f"experiment   {s.experiment or '-'}",
         f"ranks        {_ranks(s.world_size)}",
         f"epoch        {s.epoch if s.epoch is not None else '-'}"
         f"   frame {s.frame if s.frame is not None else '-'}"
         f"   best mean reward {_num(s.last_mean_rewards, none='-')}",
     ]
-    if s.source is RestoreSource.ADR_KIT:
+    if s.source is RestoreSource.COMPLETE:
         lines.append(
             f"ADR state    complete engine state, schema {s.engine_schema_version}, "
             f"parameter set {(s.param_set_hash or '?')[:16]}"

@@ -3,7 +3,7 @@
     adr-train                                      # train the embedded task
     adr-train experiment=demo checkpoint=auto      # resume if there is a checkpoint
     adr-train experiment=demo checkpoint=best test=True   # play, print successes
-    torchrun --nproc_per_node=2 -m adr_app.train multi_gpu=True   # several processes
+    torchrun --nproc_per_node=2 -m adr_app.cli.train multi_gpu=True   # several processes
     adr-train task=AllegroHandDextremeADR sim_device=cuda:0 rl_device=cuda:0 pipeline=gpu
 
 Config: ``cfg/config.yaml`` (app keys), ``cfg/task/<task>.yaml``,
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from adr_app.errors import EXIT_FAILED, EXIT_USAGE, UsageError
-from adr_app.preemption import EXIT_PREEMPTED, StopRequest, TrainingStopped, resume_command
+from adr_app.runs.preemption import EXIT_PREEMPTED, StopRequest, TrainingStopped, resume_command
 
 if TYPE_CHECKING:
-    from adr_app.plan import TrainPlan
+    from adr_app.config.plan import TrainPlan
 
 # torch, rl_games and the layers below are imported when first needed, so that
 # a mistake on the command line is answered at once.
@@ -70,16 +70,12 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     """
     from rl_games.torch_runner import Runner
 
-    from adr_app.agent import ADRAgent
-    from adr_app.launch import (
-        Placement,
-        env_factory,
-        register_env,
-        seed_everything,
-        task_config_for,
-    )
-    from adr_app.player import ADRPlayer
-    from adr_app.rlgames import AgentOptions, ProgressObserver
+    from adr_app.rlgames.agent import ADRAgent
+    from adr_app.rlgames.envs import env_factory, register_env, task_config_for
+    from adr_app.rlgames.options import AgentOptions
+    from adr_app.rlgames.player import ADRPlayer
+    from adr_app.rlgames.progress import ProgressObserver
+    from adr_app.runs.placement import Placement, seed_everything
 
     s = plan.settings
     place = Placement.join(s.rl_device, s.multi_gpu, s.dist_timeout)
@@ -172,7 +168,7 @@ def _plan_from(cfg: Any) -> TrainPlan:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from adr_app.plan import make_plan
+    from adr_app.config.plan import make_plan
 
     try:
         resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -184,8 +180,8 @@ def _plan_from(cfg: Any) -> TrainPlan:
 
 
 def _hydra_entry(cfg: Any) -> None:
-    from adr_app.launch import launch_rank
-    from adr_app.run_dir import RunLock, settle_checkpoint
+    from adr_app.runs.placement import launch_rank
+    from adr_app.runs.run_dir import RunLock, settle_checkpoint
     from adr_domain.errors import ConfigError, InputError, StateError
     from adr_infra import CheckpointError
 
@@ -255,10 +251,10 @@ def _register_resolvers() -> None:
 
 
 def main() -> None:
-    """Console entry point (``adr-train`` and ``python -m adr_app.train``)."""
+    """Console entry point (``adr-train`` and ``python -m adr_app.cli.train``)."""
     import hydra
 
-    from adr_app.hydra_checks import check_command_line, hydra_flags_present
+    from adr_app.cli.hydra_checks import check_command_line, hydra_flags_present
 
     _register_resolvers()
     directory = config_dir()

@@ -2,11 +2,11 @@
 
 * Checkpoints go through :mod:`adr_infra` stores (``.pth`` or ``.h5``, atomic,
   checksummed) with the ADR config and world size in their metadata, the agent
-  state rl_games forgets (:mod:`adr_app.agent_state`) and the run's record
-  (:mod:`adr_app.run_record`: its own files, its robust best).
+  state rl_games forgets (:mod:`adr_app.rlgames.agent_state`) and the run's record
+  (:mod:`adr_app.rlgames.run_record`: its own files, its robust best).
 * Between two epochs (rl_games' ``update_epoch``) every rank agrees whether to
-  stop (a signal, :mod:`adr_app.preemption`) and whether a save failed
-  (:mod:`adr_app.epoch_end`); rank 0 saves the robust-best checkpoint when an
+  stop (a signal, :mod:`adr_app.runs.preemption`) and whether a save failed
+  (:mod:`adr_app.rlgames.epoch_end`); rank 0 saves the robust-best checkpoint when an
   epoch widened the mastered ranges, and the checkpoint of the epoch reached
   when the run stops.
 * Retention deletes only periodic files this run wrote or resumed from.
@@ -36,17 +36,18 @@ import torch
 import torch.distributed as dist
 from rl_games.algos_torch import a2c_continuous
 
-from adr_app.agent_state import (
+from adr_app.rlgames.agent_state import (
     AGENT_RANKS_KEY,
     AGENT_STATE_KEY,
     apply_agent_state,
     apply_model_buffers,
     capture_agent_state,
 )
-from adr_app.epoch_end import Verdict, agree, failing_ranks_error
-from adr_app.preemption import TrainingStopped
-from adr_app.rlgames import AgentOptions, DistributedEnvState, adr_engine_of
-from adr_app.run_record import RUN_RECORD_KEY, RobustBest, RunRecord, robust_npd
+from adr_app.rlgames.env_state import DistributedEnvState
+from adr_app.rlgames.epoch_end import Verdict, agree, failing_ranks_error
+from adr_app.rlgames.options import AgentOptions, adr_engine_of
+from adr_app.rlgames.run_record import RUN_RECORD_KEY, RobustBest, RunRecord, robust_npd
+from adr_app.runs.preemption import TrainingStopped
 from adr_infra import (
     Checkpoint,
     CheckpointError,

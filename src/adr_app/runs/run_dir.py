@@ -26,7 +26,7 @@ from pathlib import Path
 import attrs
 
 from adr_app.errors import UsageError
-from adr_app.plan import TrainPlan
+from adr_app.config.plan import TrainPlan
 from adr_infra import RunLayout
 
 __all__ = ["LOCK_NAME", "RunLock", "settle_checkpoint"]

@@ -5,7 +5,7 @@ model or process group exist: settings, the task and train configs, devices,
 absurd sizes, rl_games' batch rules and the checkpoint to resume (its format
 by suffix, its existence, ``latest``/``best``/``reward_best`` by experiment).
 ``checkpoint=auto`` is resolved later, under the run directory's lock
-(:mod:`adr_app.run_dir`).
+(:mod:`adr_app.runs.run_dir`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 import attrs
 import torch
 
+from adr_app.config.settings import AppSettings, SettingsError, plain_int
+from adr_app.config.sizes import check_device, check_sizes
 from adr_app.errors import UsageError
-from adr_app.isaacgym_launch import EMBEDDED_TASKS, check_isaacgym_task
-from adr_app.settings import AppSettings, SettingsError, plain_int
-from adr_app.sizes import check_device, check_sizes
+from adr_app.isaacgym.launch import EMBEDDED_TASKS, check_isaacgym_task
 from adr_infra import SELECTORS, CheckpointError, RunLayout, resolve_location
 
 __all__ = ["ENV_NAME", "TrainPlan", "make_plan", "rl_games_params"]
@@ -40,7 +40,7 @@ class TrainPlan:
         rl_params: rl_games ``params`` with the app's overrides applied.
         layout: the run directory.
         checkpoint: resolved checkpoint path, or None (a fresh run, or
-            ``checkpoint=auto`` before :func:`adr_app.run_dir.settle_checkpoint`).
+            ``checkpoint=auto`` before :func:`adr_app.runs.run_dir.settle_checkpoint`).
     """
 
     settings: AppSettings
@@ -191,7 +191,7 @@ def rl_games_params(settings: AppSettings, params: Mapping[str, Any]) -> dict[st
         device=settings.rl_device,
         device_name=settings.rl_device,
         # rl_games' own multi_gpu set-up hardcodes NCCL/CUDA and re-seeds per
-        # rank; the agent joins the app's process group itself (adr_app.agent).
+        # rank; the agent joins the app's process group itself (adr_app.rlgames.agent).
         multi_gpu=False,
         print_stats=False,  # the progress observer prints one line per epoch
     )

@@ -14,7 +14,7 @@ ENGINE_STATE_KEY = "adr"
 
 REFERENCE_PARAMS_KEY = "adr_params"
 """IsaacGymEnvs-style ranges, ``{name: {"range": [lo, hi], "next_limits": [lo, hi],
-...config entries}}``: what IsaacGymEnvs' own checkpoints hold, and what adr-kit
+...config entries}}``: what IsaacGymEnvs' own checkpoints hold, and what sim2real-adr
 writes beside :data:`ENGINE_STATE_KEY` for tools that read it."""
 
 SCHEMA_VERSION_KEY = "schema_version"

@@ -3,7 +3,7 @@
 ``adr-train task=<name>`` trains a task that is not embedded in this package
 through the functions here:
 
-* :func:`~adr_app.isaacgym_tasks.resolve_task_class` finds the task class: the task yaml's
+* :func:`~adr_app.isaacgym.tasks.resolve_task_class` finds the task class: the task yaml's
   ``entry_point: "package.module:ClassName"`` (typically a task ported to
   :class:`adr_isaac.ADRVecTask`), else IsaacGymEnvs' ``isaacgym_task_map``;
 * :func:`isaacgym_task_config` applies the app's settings to the task config
@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import attrs
 import torch
 
-from adr_app.isaacgym_tasks import ENTRY_POINT_KEY
+from adr_app.isaacgym.tasks import ENTRY_POINT_KEY
 from adr_domain import ADREngine, is_int
 from adr_domain.errors import ConfigError
 
@@ -232,7 +232,7 @@ class IsaacGymVecEnv:
         """Build a task with IsaacGymEnvs' constructor signature and wrap it.
 
         Args:
-            task_cls: from :func:`~adr_app.isaacgym_tasks.resolve_task_class`.
+            task_cls: from :func:`~adr_app.isaacgym.tasks.resolve_task_class`.
             cfg: from :func:`isaacgym_task_config`.
             devices: the device arguments.
             obs_spec: see :class:`IsaacGymVecEnv`.

@@ -121,10 +121,10 @@ def _launcher(argv0: str, environ: Mapping[str, str], world_size: int) -> list[s
         nodes = max(world_size // max(per_node, 1), 1)
         # One node: --standalone picks a free port; several: add your rendezvous options.
         where = [f"--nnodes={nodes}"] if nodes > 1 else ["--standalone"]
-        return ["torchrun", *where, f"--nproc_per_node={per_node}", "-m", "adr_app.train"]
+        return ["torchrun", *where, f"--nproc_per_node={per_node}", "-m", "adr_app.cli.train"]
     if os.path.basename(argv0) == "adr-train":
         return ["adr-train"]
-    return [sys.executable, "-m", "adr_app.train"]
+    return [sys.executable, "-m", "adr_app.cli.train"]
 
 
 def resume_command(

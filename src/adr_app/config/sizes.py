@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
+from adr_app.config.settings import plain_int
 from adr_app.errors import UsageError
-from adr_app.settings import plain_int
 
 __all__ = [
     "ROLLOUT_BYTES_PER_ENV_STEP",

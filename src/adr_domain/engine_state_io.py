@@ -1,8 +1,8 @@
 """An engine's state out of and into its buffers.
 
-:func:`export_engine_state` writes an :class:`~adr_domain.state.EngineState`.
+:func:`export_engine_state` writes an :class:`~adr_domain.engine_state.EngineState`.
 :func:`stage_engine_state` reads a (migrated) one with a
-:class:`~adr_domain.stateful.StateReader`, checks it against the engine it
+:class:`~adr_domain.state_toolkit.StateReader`, checks it against the engine it
 goes into, and returns a :class:`StagedEngineState`; nothing of the engine
 changes until :meth:`StagedEngineState.apply` (stage, then commit).
 """
@@ -16,11 +16,11 @@ import attrs
 import torch
 
 from adr_domain.buffers import Buffers
+from adr_domain.engine_state import SCHEMA_VERSION, EngineState
 from adr_domain.errors import IncompatibleStateError, StateError
 from adr_domain.params import ParamTable, describe_param_set_differences
 from adr_domain.queues import chronological
-from adr_domain.state import SCHEMA_VERSION, EngineState
-from adr_domain.stateful import Commit, StateReader
+from adr_domain.state_toolkit import Commit, StateReader
 from adr_domain.tables import StepTable
 from adr_domain.types import WorkerType
 

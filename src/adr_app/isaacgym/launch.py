@@ -3,7 +3,7 @@ Isaac Gym before torch, and building the task for rl_games.
 
 A task that is not embedded is an Isaac Gym task: its yaml's ``entry_point:
 "package.module:ClassName"`` (or IsaacGymEnvs' ``isaacgym_task_map``) names its
-class (see :mod:`adr_app.isaacgym_env`).
+class (see :mod:`adr_app.isaacgym.env`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from adr_app.config.settings import AppSettings, plain_int
 from adr_app.errors import UsageError
-from adr_app.settings import AppSettings, plain_int
 from adr_domain.errors import ConfigError
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 EMBEDDED_TASKS = ("Reorient",)
-"""Tasks that ship with adr-kit (pure torch); every other task is an Isaac Gym task."""
+"""Tasks that ship with sim2real-adr (pure torch); every other task is an Isaac Gym task."""
 
 
 def check_isaacgym_task(
@@ -36,7 +36,7 @@ def check_isaacgym_task(
 ) -> None:
     """An Isaac Gym task: its class resolves, an adapter task's config and the
     train config's observation inputs validate."""
-    from adr_app.isaacgym_env import ObsSpec, isaacgym_task_config
+    from adr_app.isaacgym.env import ObsSpec, isaacgym_task_config
     from adr_isaac.adr_task import ADRTaskMixin, TaskSettings
 
     where = f"task={settings.task_name}"
@@ -64,7 +64,7 @@ def check_isaacgym_task(
 
 def isaacgym_task_class(settings: AppSettings, task_cfg: Mapping[str, Any]) -> type:
     """The Isaac Gym task's class (imported once; later calls hit the import cache)."""
-    from adr_app.isaacgym_tasks import TaskClassError, resolve_task_class
+    from adr_app.isaacgym.tasks import TaskClassError, resolve_task_class
 
     where = f"task={settings.task_name}"
     import_isaacgym_first(where)
@@ -83,7 +83,7 @@ _ISAACGYM_FIRST_CODE = (
     "except Exception as exc:\n"
     "    print(f'adr-train: error: importing isaacgym failed: {exc}', file=sys.stderr)\n"
     "    sys.exit(2)\n"
-    "from adr_app.train import main\n"
+    "from adr_app.cli.train import main\n"
     "main()\n"
 )
 
@@ -125,7 +125,7 @@ def isaacgym_first_argv(
     None when this process is not a command-line ``adr-train`` or was restarted already."""
     if environ.get(_ISAACGYM_FIRST_ENV):
         return None
-    from_command_line = main_name == "adr_app.train" or (
+    from_command_line = main_name == "adr_app.cli.train" or (
         bool(argv) and Path(argv[0]).name == "adr-train"
     )
     if not from_command_line:
@@ -137,7 +137,7 @@ def isaacgym_env_factory(
     settings: AppSettings, task_cfg: Mapping[str, Any], rl_params: Mapping[str, Any], seed: int
 ) -> Callable[[int], Any]:
     """Builds the Isaac Gym task with ``num_envs`` envs, wrapped for rl_games."""
-    from adr_app.isaacgym_env import (
+    from adr_app.isaacgym.env import (
         IsaacGymDevices,
         IsaacGymVecEnv,
         ObsSpec,

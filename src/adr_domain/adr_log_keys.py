@@ -3,7 +3,7 @@
 The keys are IsaacGymEnvs' (``adr/params/<p>/lower|upper``,
 ``adr/objective_perf/boundary/<p>/lower|upper/value|queue_len``,
 ``adr/objective_perf/rollouts``, ``adr/npd``), so dashboards built for the
-reference read adr-kit runs unchanged. Every adapter and the app publish them
+reference read sim2real-adr runs unchanged. Every adapter and the app publish them
 through these functions.
 """
 

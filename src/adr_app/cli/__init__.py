@@ -1,0 +1,1 @@
+"""The command lines: ``adr-train`` (Hydra), ``adr-ckpt``, ``adr-plot``."""
