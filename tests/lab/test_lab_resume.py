@@ -11,7 +11,7 @@ import torch
 from mjlab.rl import MjlabOnPolicyRunner, RslRlVecEnvWrapper
 
 import lab_resume_worker
-from adr_app import ckpt_cli
+from adr_app.cli import ckpt as ckpt_cli
 from adr_domain import WorkerType
 from adr_infra import (
     CorruptCheckpointError,
