@@ -17,6 +17,7 @@ import attrs
 import torch
 
 from adr_domain import ADREngine
+from adr_isaac.actor_props import SimContext
 from adr_isaac.dr_params import (
     DRParams,
     splice_ranges,
@@ -25,7 +26,7 @@ from adr_isaac.dr_params import (
     with_value_at,
 )
 from adr_isaac.gym_types import EnvHandle, Gym, GymApi, SimHandle
-from adr_isaac.randomizer import PropertyRandomizer, RandomisationCallback, SimContext
+from adr_isaac.randomizer import PropertyRandomizer, RandomisationCallback
 from adr_isaac.reference import ReferenceADR, RolloutWorkerModes
 from adr_isaac.task_settings import TaskSettings
 

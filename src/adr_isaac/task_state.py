@@ -119,7 +119,7 @@ class TaskEnvState(TaskRandomization):
         if self._engine is not None:
             state[ENGINE_STATE_KEY] = self._engine.state_dict()
             state[REFERENCE_PARAMS_KEY] = reference_params(self._engine)
-        dr_state = self._randomizer.state_dict()
+        dr_state = self._randomizer.memory.state_dict()
         dr_state[SCHEMA_VERSION_KEY] = DR_STATE_VERSION
         dr_state["frame"] = self._frame() if self.sim_initialized else self._frame_offset
         dr_state["last_step"] = int(self.last_step)
@@ -158,7 +158,7 @@ class TaskEnvState(TaskRandomization):
         ranges_restored = self._restore_adr(state)
         exact = dr is not None and dr.randomizer.layout_matches and ranges_restored
         if dr is not None:
-            self._randomizer.commit(dr.randomizer, values=exact)
+            self._randomizer.memory.commit(dr.randomizer, values=exact)
             self.last_step, self.last_rand_step = dr.last_step, dr.last_rand_step
             self._frame_offset = dr.frame - (self._sim_frames() if self.sim_initialized else 0)
         self._log_dr_restore(dr)
@@ -179,7 +179,7 @@ class TaskEnvState(TaskRandomization):
         read = StateReader(entry, f"env state entry {DR_KEY!r}")
         read.version(DR_STATE_VERSION)
         return _StagedDR(
-            randomizer=self._randomizer.stage(read.state),
+            randomizer=self._randomizer.memory.stage(read.state),
             frame=read.int("frame"),
             last_step=read.int("last_step"),
             last_rand_step=read.int("last_rand_step"),
