@@ -38,14 +38,14 @@ from adr_domain.engine_state import (
     split_engine_state,
 )
 from adr_domain.engine_state_io import export_engine_state, fresh_ranges, stage_engine_state
-from adr_domain.env_values import EnvValueAccess, value_slots
+from adr_domain.env_values import EnvValueAccess
 from adr_domain.exchange import BoundaryExchange, check_ranks_agree, share_results
 from adr_domain.inputs import EnvIds
 from adr_domain.params import ParamTable
 from adr_domain.report import UpdateReport, nats_per_dimension
 from adr_domain.state_toolkit import Commit, StagedLoad, is_int
 from adr_domain.streams import RNG_STREAMS, RandomStreams
-from adr_domain.tables import EngineTables, SamplingPlan
+from adr_domain.tables import EngineTables
 from adr_domain.types import InputChecks, WorkerType
 
 __all__ = ["RNG_STREAMS", "ADREngine", "EnvIds"]
@@ -53,7 +53,7 @@ __all__ = ["RNG_STREAMS", "ADREngine", "EnvIds"]
 _ROLLOUT = int(WorkerType.ROLLOUT)
 
 
-class ADREngine(EnvValueAccess, StagedLoad):
+class ADREngine(StagedLoad):
     """Automatic Domain Randomization over ``num_envs`` environments.
 
     Args:
@@ -74,6 +74,9 @@ class ADREngine(EnvValueAccess, StagedLoad):
         cfg, params, num_envs, device: the set-up.
         queue_length: ``L``, results a queue needs before its bound may move.
         buffers: every state tensor (:class:`~adr_domain.buffers.Buffers`).
+        values: reads and draws the per-env values of tensor parameters
+            (:class:`~adr_domain.env_values.EnvValueAccess`; :meth:`sample`,
+            :meth:`get`, :meth:`tensor_values` and :meth:`recycle` are its).
         bounds: ``(P, 2)`` float64 current ranges (a live view; read it).
         next_limits: ``(P, 2)`` float64 one step beyond each bound (live).
         worker_types: ``(N,)`` int64 live view; writing valid
@@ -125,8 +128,9 @@ class ADREngine(EnvValueAccess, StagedLoad):
         self.worker_types, self.adr_modes = b.worker_types, b.adr_modes
         self.streams = RandomStreams(dev, self.rank, b.num_queues)
         self.streams.seed(seed)
-        self._slot_of = value_slots(self.params, self.tables.sampling, self.buffers)
-        self._single_plans: dict[str, SamplingPlan] = {}
+        self.values = EnvValueAccess(
+            self.cfg, self.params, b, self.tables, self.streams, self.options, num_envs
+        )
         self._pads: dict[torch.dtype, torch.Tensor] = {}
         fresh_ranges(b, self.params, self.tables.outward)
         if exchange is not None:
@@ -140,7 +144,25 @@ class ADREngine(EnvValueAccess, StagedLoad):
             check_ranks_agree(exchange, facts, dev)
         self._rules = UpdateRules(compile_update)
         everyone = self.tables.positions[:num_envs]
-        self._resample(everyone, workers.pin_codes(b.types, b.modes, everyone))
+        self.values.resample(everyone, workers.pin_codes(b.types, b.modes, everyone))
+
+    # ------------------------------------------------------------------ per-env values
+
+    def sample(self, param_name: str, env_ids: EnvIds | None = None) -> torch.Tensor:
+        """See :meth:`EnvValueAccess.sample`."""
+        return self.values.sample(param_name, env_ids)
+
+    def get(self, param_name: str, env_ids: EnvIds | None = None) -> torch.Tensor:
+        """See :meth:`EnvValueAccess.get`."""
+        return self.values.get(param_name, env_ids)
+
+    def tensor_values(self) -> dict[str, torch.Tensor]:
+        """See :meth:`EnvValueAccess.tensor_values`."""
+        return self.values.tensor_values()
+
+    def recycle(self, env_ids: EnvIds) -> None:
+        """See :meth:`EnvValueAccess.recycle`."""
+        self.values.recycle(env_ids)
 
     # ------------------------------------------------------------------ reading
 
@@ -317,9 +339,9 @@ class ADREngine(EnvValueAccess, StagedLoad):
     def _update_frozen(self, ids: torch.Tensor) -> UpdateReport:
         """``update`` with ``update_adr_ranges=False``: finished envs become
         rollout workers and are resampled; nothing is recorded."""
-        slots = self._checked_or_trashed(ids, "done_env_ids", deferred=True)
+        slots = self.values.checked_or_trashed(ids, "done_env_ids", deferred=True)
         self.buffers.types.index_fill_(0, slots, _ROLLOUT)
-        self._resample(slots, torch.zeros_like(slots))
+        self.values.resample(slots, torch.zeros_like(slots))
         self.step += 1
         self.generation += 1
         return self.report()
@@ -355,7 +377,7 @@ class ADREngine(EnvValueAccess, StagedLoad):
             migrate_engine_state(state),
             params=self.params,
             buffers=self.buffers,
-            slot_of=self._slot_of,
+            slot_of=self.values.slot_of,
             stage_rng=self.streams.stage,
             restore_ranges=restore_ranges,
         )
@@ -365,7 +387,7 @@ class ADREngine(EnvValueAccess, StagedLoad):
                 self.buffers,
                 self.params,
                 self.tables.outward,
-                self._slot_of,
+                self.values.slot_of,
                 self.cfg.adr_rollout_perf_alpha,
             )
             self.step = staged.step

@@ -1,8 +1,9 @@
 """Per-env parameter values and worker assignment outside an update.
 
-:class:`EnvValueAccess` is the part of :class:`~adr_domain.engine.ADREngine`
-that reads and draws per-env values of the tensor parameters (``get``,
-``sample``, ``tensor_values``) and reassigns workers (``recycle``). Env ids
+:class:`EnvValueAccess` is the object an :class:`~adr_domain.engine.ADREngine`
+holds to read and draw per-env values of the tensor parameters (``get``,
+``sample``, ``tensor_values``) and to reassign workers (``recycle``), over the
+engine's buffers, tables and streams given to its constructor. Env ids
 given to these methods are checked at once (one host sync) unless
 ``input_checks`` is ``off``; ``None`` means every env.
 """
@@ -35,20 +36,43 @@ def value_slots(
 
 
 class EnvValueAccess:
-    """``get`` / ``sample`` / ``tensor_values`` / ``recycle`` over the engine's buffers."""
+    """``get`` / ``sample`` / ``tensor_values`` / ``recycle`` over an engine's buffers.
 
-    cfg: ADRConfig
-    params: ParamTable
-    buffers: Buffers
-    tables: EngineTables
-    streams: RandomStreams
-    options: update.Options
-    num_envs: int
-    device: torch.device
-    _slot_of: dict[str, tuple[torch.Tensor, int]]
-    _single_plans: dict[str, SamplingPlan]
+    Args:
+        cfg: the engine's config.
+        params: its parameter table.
+        buffers: its state tensors (values are read and written in place).
+        tables: its constant tables.
+        streams: its random streams.
+        options: its update options.
+        num_envs: ``N``.
 
-    def _resample(self, slots: torch.Tensor, pins: torch.Tensor) -> None:
+    Attributes:
+        slot_of: ``{name: (value table, row)}`` of every tensor parameter.
+    """
+
+    def __init__(
+        self,
+        cfg: ADRConfig,
+        params: ParamTable,
+        buffers: Buffers,
+        tables: EngineTables,
+        streams: RandomStreams,
+        options: update.Options,
+        num_envs: int,
+    ) -> None:
+        self.cfg = cfg
+        self.params = params
+        self.buffers = buffers
+        self.tables = tables
+        self.streams = streams
+        self.options = options
+        self.num_envs = num_envs
+        self.device = buffers.bounds.device
+        self.slot_of = value_slots(params, tables.sampling, buffers)
+        self._single_plans: dict[str, SamplingPlan] = {}
+
+    def resample(self, slots: torch.Tensor, pins: torch.Tensor) -> None:
         """Fresh values of every tensor parameter for the envs at ``slots``."""
         rows = self.tables.sampling.num_rows
         if rows:
@@ -137,7 +161,7 @@ class EnvValueAccess:
         )
 
     def _slot(self, param_name: str) -> tuple[torch.Tensor, int]:
-        slot = self._slot_of.get(param_name)
+        slot = self.slot_of.get(param_name)
         if slot is None:
             self.params.index(param_name)  # raises for unknown names
             raise ValueError(
@@ -149,9 +173,9 @@ class EnvValueAccess:
     def _env_ids_or_all(self, env_ids: EnvIds | None) -> torch.Tensor:
         if env_ids is None:
             return self.tables.positions[: self.num_envs]
-        return self._checked_or_trashed(inputs.as_env_ids(env_ids, "env_ids", self.device))
+        return self.checked_or_trashed(inputs.as_env_ids(env_ids, "env_ids", self.device))
 
-    def _checked_or_trashed(
+    def checked_or_trashed(
         self, ids: torch.Tensor, name: str = "env_ids", *, deferred: bool = False
     ) -> torch.Tensor:
         """Ids checked at once (one sync), or kept out (to the trash slot) unchecked,

@@ -8,10 +8,11 @@ IsaacGymEnvs is missing. ``import adr_isaac`` never imports Isaac Gym.
 
 from typing import TYPE_CHECKING
 
+from adr_isaac.actor_props import SimContext
 from adr_isaac.adr_task import ADRTaskMixin
 from adr_isaac.compat import ADRCompat, ADRExtras
 from adr_isaac.env_state import restore_tensor
-from adr_isaac.randomizer import PropertyRandomizer, SimContext
+from adr_isaac.randomizer import PropertyRandomizer
 from adr_isaac.reference import ReferenceADR, RolloutWorkerModes
 from adr_isaac.task_settings import TaskSettings
 from adr_isaac.task_state import DR_KEY

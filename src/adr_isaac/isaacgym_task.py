@@ -35,7 +35,8 @@ class ADRVecTask(ADRTaskMixin, VecTaskDextreme):  # type: ignore[misc]
     """IsaacGymEnvs' ``ADRVecTask``, on the ADR engine of this project.
 
     Subclass it exactly as the reference (see ``docs/porting_guide.md``);
-    everything is implemented by :class:`~adr_isaac.adr_task.ADRTaskMixin`.
+    everything is implemented by :class:`~adr_isaac.adr_task.ADRTaskMixin`
+    and its parts.
     """
 
     gym_api: ClassVar[GymApi | None] = cast(GymApi, gymapi)

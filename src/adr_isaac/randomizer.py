@@ -19,23 +19,24 @@ Only actor colours (cosmetic) come from a second, unsaved generator.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import attrs
 import numpy as np
 import torch
 
-from adr_isaac.dr_params import ACTOR_PROPERTY_GROUPS
+from adr_isaac.actor_props import (
+    OriginalProperties,
+    SimContext,
+    actor_handle,
+    get_property_list,
+    set_property_list,
+)
 from adr_isaac.dr_sampling import bucketize, combine, draw_samples
-from adr_isaac.gym_types import DofProperties, EnvHandle, Gym, GymApi, SimHandle, SimParams
+from adr_isaac.gym_types import EnvHandle, SimParams
 from adr_isaac.randomizer_state import RandomizerMemory
 
-__all__ = [
-    "PropertyRandomizer",
-    "RandomisationCallback",
-    "SimContext",
-]
+__all__ = ["PropertyRandomizer", "RandomisationCallback"]
 
 log = logging.getLogger(__name__)
 
@@ -43,40 +44,26 @@ RandomisationCallback = Callable[..., object]
 """The task's ``randomisation_callback(param_name, param_val, env_id=None, actor=None)``."""
 
 
-@attrs.frozen
-class SimContext:
-    """What the randomizer needs of the simulator.
-
-    Attributes:
-        gym: the Isaac Gym interface.
-        sim: the sim handle.
-        envs: env handles, indexed by env id.
-        gym_api: the ``gymapi`` module (colours only); None skips colour DR.
-    """
-
-    gym: Gym
-    sim: SimHandle
-    envs: Sequence[EnvHandle]
-    gym_api: GymApi | None = None
-
-
-class PropertyRandomizer(RandomizerMemory):
-    """Per-env actor-property and gravity randomization with saved state
-    (:class:`~adr_isaac.randomizer_state.RandomizerMemory`: the stream, the
-    values written, ``state_dict`` / ``stage`` / ``commit``).
+class PropertyRandomizer:
+    """Per-env actor-property and gravity randomization with saved state.
 
     Args:
         num_envs: number of envs.
         seed: seed of the randomization stream.
+
+    Attributes:
+        memory: the randomization stream and the values written
+            (:class:`~adr_isaac.randomizer_state.RandomizerMemory`; its
+            ``state_dict`` / ``stage`` / ``commit`` save and restore them).
+        originals: the asset's values
+            (:class:`~adr_isaac.actor_props.OriginalProperties`).
     """
 
     def __init__(self, num_envs: int, seed: int) -> None:
-        super().__init__(num_envs, seed)
+        self.memory = RandomizerMemory(num_envs, seed)
+        self.originals = OriginalProperties()
         self._colors = torch.Generator()
         self._colors.manual_seed((seed + 1) % (2**63))
-        self._dof_originals: dict[str, DofProperties] = {}
-        self._list_originals: dict[tuple[str, str], list[dict[str, float]]] = {}
-        self._gravity_original: tuple[float, float, float] | None = None
         self._warned_colors = False
 
     # ------------------------------------------------------------------ randomizing
@@ -100,9 +87,9 @@ class PropertyRandomizer(RandomizerMemory):
         if entry is None:
             return
         prop = ctx.gym.get_sim_params(ctx.sim)
-        original = torch.tensor(self._gravity_original_of(prop), dtype=torch.float64)
-        samples = draw_samples(entry, 3, step, self.generator)
-        self.gravity = combine(original, samples, entry["operation"])
+        original = torch.tensor(self.originals.gravity(prop), dtype=torch.float64)
+        samples = draw_samples(entry, 3, step, self.memory.generator)
+        self.memory.gravity = combine(original, samples, entry["operation"])
         self._write_gravity(ctx, prop, callback)
 
     def randomize_env(
@@ -132,7 +119,7 @@ class PropertyRandomizer(RandomizerMemory):
         """
         env = ctx.envs[env_id]
         for actor, groups in actor_params.items():
-            handle = self._actor(ctx, env, env_id, actor)
+            handle = actor_handle(ctx, env, env_id, actor)
             for group, spec in groups.items():
                 if group == "color":
                     if spec:
@@ -141,7 +128,7 @@ class PropertyRandomizer(RandomizerMemory):
                 if group == "scale":
                     if spec.get("setup_only", False) and not setup_phase:
                         continue
-                    sample = draw_samples(spec, 1, step, self.generator)
+                    sample = draw_samples(spec, 1, step, self.memory.generator)
                     scale = combine(torch.ones(1, dtype=torch.float64), sample, spec["operation"])
                     self._write_scale(ctx, env, env_id, actor, handle, scale, callback)
                     continue
@@ -173,7 +160,7 @@ class PropertyRandomizer(RandomizerMemory):
         written: dict[str, torch.Tensor] = {}
         if group == "dof_properties":
             dof = ctx.gym.get_actor_dof_properties(env, handle)
-            originals = self._dof_original_of(actor, dof)
+            originals = self.originals.dof(actor, dof)
             for attr, entry in entries:
                 base = torch.from_numpy(np.array(originals[attr], dtype=np.float64))
                 new = self._new_values(entry, default_group.get(attr), base, step)
@@ -181,8 +168,8 @@ class PropertyRandomizer(RandomizerMemory):
                 written[attr] = new
             ctx.gym.set_actor_dof_properties(env, handle, dof)
         else:
-            props = self._get_list(ctx, env, handle, group)
-            table = self._list_original_of(actor, group, props, list(default_group) or None)
+            props = get_property_list(ctx, env, handle, group)
+            table = self.originals.table(actor, group, props, list(default_group) or None)
             if len(props) != len(table):
                 raise ValueError(
                     f"actor {actor!r} of env {env_id} has {len(props)} {group}, "
@@ -194,9 +181,9 @@ class PropertyRandomizer(RandomizerMemory):
                 for p, v in zip(props, new.tolist(), strict=True):
                     setattr(p, attr, v)
                 written[attr] = new
-            self._set_list(ctx, env, handle, group, props)
+            set_property_list(ctx, env, handle, group, props)
         for attr, new in written.items():
-            self._record(f"actor_params.{actor}.{group}.{attr}", env_id, new)
+            self.memory.record(f"actor_params.{actor}.{group}.{attr}", env_id, new)
             if callback is not None:
                 callback(attr, new.numpy(), actor=actor, env_id=env_id)
 
@@ -207,7 +194,7 @@ class PropertyRandomizer(RandomizerMemory):
         base: torch.Tensor,
         step: int,
     ) -> torch.Tensor:
-        samples = draw_samples(entry, base.numel(), step, self.generator)
+        samples = draw_samples(entry, base.numel(), step, self.memory.generator)
         return bucketize(combine(base, samples, entry["operation"]), default_entry)
 
     def _randomize_colors(self, ctx: SimContext, env: EnvHandle, handle: int) -> None:
@@ -225,10 +212,10 @@ class PropertyRandomizer(RandomizerMemory):
 
     def reapply_sim_params(self, ctx: SimContext, callback: RandomisationCallback | None) -> None:
         """Write the remembered gravity back to the simulator (no random draws)."""
-        if self.gravity is None:
+        if self.memory.gravity is None:
             return
         prop = ctx.gym.get_sim_params(ctx.sim)
-        self._gravity_original_of(prop)
+        self.originals.gravity(prop)
         self._write_gravity(ctx, prop, callback)
 
     def reapply_env(
@@ -252,12 +239,12 @@ class PropertyRandomizer(RandomizerMemory):
         """
         env = ctx.envs[env_id]
         for actor, groups in actor_params.items():
-            handle = self._actor(ctx, env, env_id, actor)
+            handle = actor_handle(ctx, env, env_id, actor)
             for group, spec in groups.items():
                 if group == "color":
                     continue
                 if group == "scale":
-                    row = self._row(f"actor_params.{actor}.scale", env_id)
+                    row = self.memory.row(f"actor_params.{actor}.scale", env_id)
                     if row is not None and not spec.get("setup_only", False):
                         self._write_scale(ctx, env, env_id, actor, handle, row, callback)
                     continue
@@ -265,7 +252,7 @@ class PropertyRandomizer(RandomizerMemory):
                     attr: row
                     for attr, entry in spec.items()
                     if not entry.get("setup_only", False)
-                    and (row := self._row(f"actor_params.{actor}.{group}.{attr}", env_id))
+                    and (row := self.memory.row(f"actor_params.{actor}.{group}.{attr}", env_id))
                     is not None
                 }
                 if rows:
@@ -286,27 +273,19 @@ class PropertyRandomizer(RandomizerMemory):
     ) -> None:
         if group == "dof_properties":
             dof = ctx.gym.get_actor_dof_properties(env, handle)
-            self._dof_original_of(actor, dof)
+            self.originals.dof(actor, dof)
             for attr, row in rows.items():
                 dof[attr] = row.numpy()
             ctx.gym.set_actor_dof_properties(env, handle, dof)
             return
-        props = self._get_list(ctx, env, handle, group)
-        self._list_original_of(actor, group, props, list(spec))
+        props = get_property_list(ctx, env, handle, group)
+        self.originals.table(actor, group, props, list(spec))
         for attr, row in rows.items():
             for p, v in zip(props, row.tolist(), strict=True):
                 setattr(p, attr, v)
-        self._set_list(ctx, env, handle, group, props)
+        set_property_list(ctx, env, handle, group, props)
 
     # ------------------------------------------------------------------ helpers
-
-    def _actor(self, ctx: SimContext, env: EnvHandle, env_id: int, actor: str) -> int:
-        handle = ctx.gym.find_actor_handle(env, actor)
-        if handle < 0:
-            raise ValueError(
-                f"env {env_id} has no actor {actor!r} (named in randomization_params.actor_params)"
-            )
-        return handle
 
     def _write_scale(
         self,
@@ -319,58 +298,17 @@ class PropertyRandomizer(RandomizerMemory):
         callback: RandomisationCallback | None,
     ) -> None:
         ctx.gym.set_actor_scale(env, handle, float(scale[0]))
-        self._record(f"actor_params.{actor}.scale", env_id, scale)
+        self.memory.record(f"actor_params.{actor}.scale", env_id, scale)
         if callback is not None:
             callback("scale", scale.numpy(), actor=actor, env_id=env_id)
 
     def _write_gravity(
         self, ctx: SimContext, prop: SimParams, callback: RandomisationCallback | None
     ) -> None:
-        if self.gravity is None:
+        if self.memory.gravity is None:
             return
-        x, y, z = self.gravity.tolist()
+        x, y, z = self.memory.gravity.tolist()
         prop.gravity.x, prop.gravity.y, prop.gravity.z = x, y, z
         ctx.gym.set_sim_params(ctx.sim, prop)
         if callback is not None:
             callback("gravity", prop.gravity)
-
-    def _gravity_original_of(self, prop: SimParams) -> tuple[float, float, float]:
-        if self._gravity_original is None:
-            g = prop.gravity
-            self._gravity_original = (float(g.x), float(g.y), float(g.z))
-        return self._gravity_original
-
-    def _dof_original_of(self, actor: str, dof: DofProperties) -> DofProperties:
-        original = self._dof_originals.get(actor)
-        if original is None:
-            original = self._dof_originals[actor] = dof.copy()
-        return original
-
-    def _list_original_of(
-        self, actor: str, group: str, props: Sequence[object], names: list[str] | None
-    ) -> list[dict[str, float]]:
-        key = (actor, group)
-        table = self._list_originals.get(key)
-        if table is None:
-            table = [{a: float(getattr(p, a)) for a in names or []} for p in props]
-            self._list_originals[key] = table
-        return table
-
-    @staticmethod
-    def _get_list(ctx: SimContext, env: EnvHandle, handle: int, group: str) -> list[Any]:
-        if group == "rigid_body_properties":
-            return list(ctx.gym.get_actor_rigid_body_properties(env, handle))
-        if group == "rigid_shape_properties":
-            return list(ctx.gym.get_actor_rigid_shape_properties(env, handle))
-        raise ValueError(
-            f"unsupported property group {group!r} (supported: {ACTOR_PROPERTY_GROUPS})"
-        )
-
-    @staticmethod
-    def _set_list(
-        ctx: SimContext, env: EnvHandle, handle: int, group: str, props: list[Any]
-    ) -> None:
-        if group == "rigid_body_properties":
-            ctx.gym.set_actor_rigid_body_properties(env, handle, props, True)
-        else:
-            ctx.gym.set_actor_rigid_shape_properties(env, handle, props)

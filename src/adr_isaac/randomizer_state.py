@@ -3,7 +3,7 @@
 :class:`RandomizerMemory` holds the randomization stream and every value
 written to the simulator per env (and gravity), so that a restored run draws
 the same numbers and can write the very same properties back.
-:class:`~adr_isaac.randomizer.PropertyRandomizer` builds on it.
+:class:`~adr_isaac.randomizer.PropertyRandomizer` holds one.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ class RandomizerMemory:
         self.values: dict[str, torch.Tensor] = {}
         self.gravity: torch.Tensor | None = None
 
-    def _record(self, key: str, env_id: int, values: torch.Tensor) -> None:
+    def record(self, key: str, env_id: int, values: torch.Tensor) -> None:
+        """Remember the values written to one env under ``key``."""
         table = self.values.get(key)
         if table is None:
             table = torch.full((self.num_envs, values.numel()), math.nan, dtype=torch.float64)
@@ -70,7 +71,8 @@ class RandomizerMemory:
             )
         table[env_id] = values
 
-    def _row(self, key: str, env_id: int) -> torch.Tensor | None:
+    def row(self, key: str, env_id: int) -> torch.Tensor | None:
+        """One env's values under ``key`` (a copy), None where never written."""
         table = self.values.get(key)
         if table is None:
             return None

@@ -1,6 +1,6 @@
 """Domain randomization of the Isaac Gym task base: ADR ranges into per-env DR dicts.
 
-:class:`TaskRandomization` is the part of
+:class:`DomainRandomization` is the part of
 :class:`~adr_isaac.adr_task.ADRTaskMixin` that applies the built-in DR dict
 to the simulator as IsaacGymEnvs' ``apply_randomizations`` does, with ADR's
 ranges spliced in and each boundary worker's range collapsed to its bound.
@@ -9,14 +9,15 @@ ranges spliced in and each boundary worker's range collapsed to its bound.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 import torch
 
 from adr_domain import ADREngine
+from adr_isaac.actor_props import SimContext
 from adr_isaac.dr_params import (
     DRParams,
     splice_ranges,
@@ -24,12 +25,13 @@ from adr_isaac.dr_params import (
     validate_range_paths,
     with_value_at,
 )
-from adr_isaac.gym_types import EnvHandle, Gym, GymApi, SimHandle
-from adr_isaac.randomizer import PropertyRandomizer, RandomisationCallback, SimContext
-from adr_isaac.reference import ReferenceADR, RolloutWorkerModes
+from adr_isaac.randomizer import PropertyRandomizer, RandomisationCallback
+from adr_isaac.reference import RolloutWorkerModes
+from adr_isaac.task_adr import TaskADR
+from adr_isaac.task_host import TaskHost
 from adr_isaac.task_settings import TaskSettings
 
-__all__ = ["TaskRandomization", "WorkerSnapshot"]
+__all__ = ["DomainRandomization", "WorkerSnapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -45,34 +47,44 @@ class WorkerSnapshot:
     range_paths: tuple[str | None, ...]
 
 
-class TaskRandomization(ReferenceADR):
-    """Applies DR dicts with ADR's ranges (a base of the Isaac Gym task mixin)."""
+class DomainRandomization:
+    """Applies DR dicts with ADR's ranges to the task's simulator.
 
-    # Provided by the simulator base (VecTaskDextreme), the task and the mixin.
-    gym: Gym
-    sim: SimHandle
-    envs: Sequence[EnvHandle]
-    first_randomization: bool
-    sim_initialized: bool
-    last_step: int
-    last_rand_step: int
-    reset_buf: torch.Tensor
-    randomize_buf: torch.Tensor
-    all_env_ids: torch.Tensor
-    gym_api: ClassVar[GymApi | None] = None
-    _engine: ADREngine | None
-    _settings: TaskSettings
-    _randomizer: PropertyRandomizer
-    _dr_source: object
-    _dr_checked: DRParams | None
-    _dr_callback: RandomisationCallback | None
-    _frame_offset: int
-    _pending_resync: bool | None
-    _restarted: torch.Tensor
-    _any_restarted: bool
-    _snapshot: WorkerSnapshot | None
+    Args:
+        task: the task (its simulator and randomization counters).
+        adr: the task's ADR part (engine, restarted episodes).
+        randomizer: writes the properties and remembers them.
+        settings: the task's settings (the validated DR dict).
+        all_env_ids: ``(num_envs,)`` int64 ``0..N-1``.
+    """
 
-    def get_current_adr_params(self, dr_params: Mapping[str, Any]) -> DRParams:
+    def __init__(
+        self,
+        task: TaskHost,
+        adr: TaskADR,
+        randomizer: PropertyRandomizer,
+        settings: TaskSettings,
+        all_env_ids: torch.Tensor,
+    ) -> None:
+        self._task = task
+        self._adr = adr
+        self._engine = adr.engine
+        self._randomizer = randomizer
+        self._num_envs = settings.num_envs
+        self._all_env_ids = all_env_ids
+        self._dr_source = settings.dr_source
+        self._dr_checked = settings.dr_params
+        self._callback: RandomisationCallback | None = None
+        self._frame_offset = 0
+        self._pending_resync: bool | None = None  # None: nothing; True: exact; False: redraw
+        self._snapshot: WorkerSnapshot | None = None
+
+    def _engine_or_raise(self) -> ADREngine:
+        if self._engine is None:
+            raise AttributeError("adr_engine: ADR is off (task.adr.use_adr is false)")
+        return self._engine
+
+    def current_adr_params(self, dr_params: Mapping[str, Any]) -> DRParams:
         """A copy of a DR dict with every ``range_path`` set to its current ADR range.
 
         Args:
@@ -84,15 +96,15 @@ class TaskRandomization(ReferenceADR):
         Raises:
             ConfigError: ``dr_params`` is invalid or lacks a ``range_path``.
         """
-        engine = self.adr_engine
-        plain = self._checked_dr(dr_params)
+        engine = self._engine_or_raise()
+        plain = self.checked_dr(dr_params)
         bounds = engine.bounds.tolist()
         ranges = {
             path: bounds[n] for n, path in enumerate(engine.params.range_paths) if path is not None
         }
         return splice_ranges(plain, ranges)
 
-    def get_dr_params_by_env_id(
+    def dr_params_by_env_id(
         self,
         env_id: int,
         default_dr_params: DRParams,
@@ -107,7 +119,7 @@ class TaskRandomization(ReferenceADR):
         ``default_dr_params``. Unchanged branches are shared with the inputs
         (treat the result as read-only).
         """
-        engine = self.adr_engine
+        engine = self._engine_or_raise()
         snap = self._snapshot if self._snapshot is not None else self._take_snapshot(engine)
         env_id = int(env_id)
         worker = snap.types[env_id]
@@ -127,12 +139,12 @@ class TaskRandomization(ReferenceADR):
 
     # ------------------------------------------------------------------ randomization
 
-    def apply_randomizations(
+    def apply(
         self,
         dr_params: Mapping[str, Any],
-        randomize_buf: torch.Tensor | None = None,
-        adr_objective: torch.Tensor | None = None,
-        randomisation_callback: RandomisationCallback | None = None,
+        randomize_buf: torch.Tensor | None,
+        adr_objective: torch.Tensor | None,
+        callback: RandomisationCallback | None,
     ) -> None:
         """Update ADR with the envs that finished, then randomize them.
 
@@ -147,70 +159,60 @@ class TaskRandomization(ReferenceADR):
             randomize_buf: ``(num_envs,)`` mask of the envs to update and
                 randomize (ADR only).
             adr_objective: ``(num_envs,)`` objective of each env (ADR only).
-            randomisation_callback: called as ``callback(name, values,
-                actor=, env_id=)`` for every attribute written, and as
-                ``callback("gravity", gravity)``.
+            callback: the task's ``randomisation_callback``, called as
+                ``callback(name, values, actor=, env_id=)`` for every attribute
+                written, and as ``callback("gravity", gravity)``.
 
         Raises:
             ValueError: ``randomize_buf`` or ``adr_objective`` missing with ADR.
         """
-        dr = self._checked_dr(dr_params)
-        self._dr_callback = randomisation_callback
+        task = self._task
+        dr = self.checked_dr(dr_params)
+        self._callback = callback
         ctx = self._sim_context()
-        self.last_step = self._frame()
+        task.last_step = self._frame()
         if self._pending_resync is not None:
             self._resync_sim(ctx, exact=self._pending_resync)
-        first = self.first_randomization
+        first = task.first_randomization
         freq = int(dr.get("frequency", 1))
         if self._engine is not None:
-            env_ids = self.all_env_ids if first else self._ids_of(randomize_buf)
+            env_ids = self._all_env_ids if first else self._ids_of(randomize_buf)
             self._update_adr(env_ids, adr_objective, first)
-            do_nonenv = first or (self.last_step - self.last_rand_step) >= freq
+            do_nonenv = first or (task.last_step - task.last_rand_step) >= freq
         else:
             do_nonenv, env_ids = self._manual_dr_envs(first, freq)
         if do_nonenv:
-            self.last_rand_step = self.last_step
+            task.last_rand_step = task.last_step
             if "sim_params" in dr:
                 self._randomizer.randomize_sim_params(
-                    ctx, dr["sim_params"], self.last_step, randomisation_callback
+                    ctx, dr["sim_params"], task.last_step, callback
                 )
-        self._randomize_actors(ctx, env_ids.tolist(), dr, randomisation_callback)
-        self.first_randomization = False
+        self._randomize_actors(ctx, env_ids.tolist(), dr, callback)
+        task.first_randomization = False
 
     def _ids_of(self, randomize_buf: torch.Tensor | None) -> torch.Tensor:
         if randomize_buf is None:
             raise ValueError("randomize_buf: a (num_envs,) mask is needed when use_adr is true")
-        return torch.nonzero(randomize_buf, as_tuple=False).squeeze(-1).to(self.all_env_ids.device)
+        ids = torch.nonzero(randomize_buf, as_tuple=False).squeeze(-1)
+        return ids.to(self._all_env_ids.device)
 
     def _update_adr(
         self, env_ids: torch.Tensor, adr_objective: torch.Tensor | None, first: bool
     ) -> None:
         if adr_objective is None:
             raise ValueError("adr_objective: a (num_envs,) tensor is needed when use_adr is true")
-        if self._any_restarted and not first:
-            # Episodes restarted by a restore ran (partly) on a fresh simulator:
-            # their results are not fed to ADR.
-            restarted = self._restarted.index_select(0, env_ids)
-            credited = env_ids[~restarted]
-            self._restarted.index_fill_(0, env_ids, False)
-            self._any_restarted = bool(self._restarted.any())
-            skipped = env_ids.numel() - credited.numel()
-            if skipped:
-                log.info(
-                    "%d envs whose episode restarted at the restore were not fed to ADR", skipped
-                )
-            if credited.numel() == 0:
-                return
-            env_ids = credited
-        self.adr_update(env_ids, adr_objective)
+        credited = env_ids if first else self._adr.credited(env_ids)
+        if credited is not None:
+            self._task.adr_update(credited, adr_objective)
 
     def _manual_dr_envs(self, first: bool, freq: int) -> tuple[bool, torch.Tensor]:
+        task = self._task
         if first:
-            return True, self.all_env_ids
-        due = (self.randomize_buf >= freq) & self.reset_buf.bool()
-        self.randomize_buf[due] = 0
+            return True, self._all_env_ids
+        due = (task.randomize_buf >= freq) & task.reset_buf.bool()
+        task.randomize_buf[due] = 0
         ids = torch.nonzero(due, as_tuple=False).squeeze(-1)
-        return (self.last_step - self.last_rand_step) >= freq, ids
+        return (task.last_step - task.last_rand_step) >= freq, ids
 
     def _randomize_actors(
         self,
@@ -222,12 +224,13 @@ class TaskRandomization(ReferenceADR):
         actors = dr.get("actor_params")
         if not actors or not env_ids:
             return
-        current = self.get_current_adr_params(dr) if self._engine is not None else dr
-        setup = not self.sim_initialized
+        task = self._task
+        current = task.get_current_adr_params(dr) if self._engine is not None else dr
+        setup = not task.sim_initialized
         with self._worker_snapshot():
             for env_id in env_ids:
                 env_dr = (
-                    self.get_dr_params_by_env_id(env_id, dr, current)
+                    task.get_dr_params_by_env_id(env_id, dr, current)
                     if self._engine is not None
                     else dr
                 )
@@ -236,7 +239,7 @@ class TaskRandomization(ReferenceADR):
                     env_id,
                     env_dr["actor_params"],
                     actors,
-                    self.last_step,
+                    task.last_step,
                     setup_phase=setup,
                     callback=callback,
                 )
@@ -248,8 +251,8 @@ class TaskRandomization(ReferenceADR):
         if dr is None:
             return
         actors = dr.get("actor_params", {})
-        callback = self._dr_callback
-        n = self._settings.num_envs
+        callback = self._callback
+        n = self._num_envs
         if exact:
             self._randomizer.reapply_sim_params(ctx, callback)
             for env_id in range(n):
@@ -259,9 +262,9 @@ class TaskRandomization(ReferenceADR):
             self._randomize_actors(ctx, list(range(n)), dr, callback)
             log.info("re-randomized the physical properties of %d envs from the restored ranges", n)
 
-    # ------------------------------------------------------------------ env state
+    # ------------------------------------------------------------------ helpers
 
-    def _checked_dr(self, dr_params: Mapping[str, Any]) -> DRParams:
+    def checked_dr(self, dr_params: Mapping[str, Any]) -> DRParams:
         """The validated plain copy of a DR dict (checked once per object)."""
         if self._dr_checked is not None and (
             dr_params is self._dr_source or dr_params is self._dr_checked
@@ -274,14 +277,33 @@ class TaskRandomization(ReferenceADR):
         return checked
 
     def _sim_context(self) -> SimContext:
-        return SimContext(gym=self.gym, sim=self.sim, envs=self.envs, gym_api=self.gym_api)
+        task = self._task
+        return SimContext(gym=task.gym, sim=task.sim, envs=task.envs, gym_api=task.gym_api)
 
     def _sim_frames(self) -> int:
-        return int(self.gym.get_frame_count(self.sim))
+        task = self._task
+        return int(task.gym.get_frame_count(task.sim))
 
     def _frame(self) -> int:
         """Frames simulated in this run, counting those before a restore."""
         return self._sim_frames() + self._frame_offset
+
+    def saved_frame(self) -> int:
+        """The frame count to save (the frames before a restore until the sim is prepared)."""
+        return self._frame() if self._task.sim_initialized else self._frame_offset
+
+    def restore_frame(self, frame: int) -> None:
+        """Count the ``frame`` frames of a restored run as simulated by now."""
+        self._frame_offset = frame - (self._sim_frames() if self._task.sim_initialized else 0)
+
+    def resync_after_restore(self, exact: bool) -> None:
+        """Make the simulator agree with a restored state, now or (before the sim
+        is prepared) at the next randomization: exactly from the values written,
+        or re-randomized from the restored ranges."""
+        if self._task.sim_initialized:
+            self._resync_sim(self._sim_context(), exact=exact)
+        else:
+            self._pending_resync = exact
 
     @staticmethod
     def _take_snapshot(engine: ADREngine) -> WorkerSnapshot:

@@ -3,18 +3,18 @@
 rl_games saves ``env.get_env_state()`` beside the policy and hands it back to
 ``env.set_env_state(state)``. Every class level of a task owns some entries:
 it adds them in its ``get_env_state`` (calling ``super()``) and takes them
-out in its ``set_env_state`` with :meth:`TaskEnvState.take_env_state` before
-passing the rest on. The ADR level, the last one, restores its own entries
-and then the entries of levels that do not restore theirs, by attribute (as
-IsaacGymEnvs does), when a level declares them in its ``env_state_keys``
-class attribute. Nothing here calls ``get_env_state`` to learn key names.
-"""
+out in its ``set_env_state`` with ``take_env_state``
+(:meth:`EnvStateKeeper.take`) before passing the rest on. The ADR level, the
+last one, restores its own entries and then the entries of levels that do
+not restore theirs, by attribute (as IsaacGymEnvs does), when a level
+declares them in its ``env_state_keys`` class attribute. Nothing here calls
+``get_env_state`` to learn key names."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 import torch
@@ -28,14 +28,16 @@ from adr_domain import (
     reference_params,
 )
 from adr_infra import RestoreSource, restore_engine
-from adr_isaac.randomizer_state import StagedRandomizerState
-from adr_isaac.task_dr import TaskRandomization
+from adr_isaac.randomizer_state import RandomizerMemory, StagedRandomizerState
+from adr_isaac.task_adr import TaskADR
+from adr_isaac.task_dr import DomainRandomization
+from adr_isaac.task_host import TaskHost
 
 __all__ = [
     "ADR_LEVEL_KEYS",
     "DR_KEY",
     "DR_STATE_VERSION",
-    "TaskEnvState",
+    "EnvStateKeeper",
     "declared_env_state_keys",
 ]
 
@@ -70,20 +72,36 @@ def declared_env_state_keys(cls: type) -> frozenset[str]:
     return frozenset(keys)
 
 
-class TaskEnvState(TaskRandomization):
-    """Env-state bookkeeping of the ADR level (a base of the task mixin).
+class EnvStateKeeper:
+    """Env-state bookkeeping of the ADR level (a part of the task mixin).
 
-    Class attributes:
-        env_state_keys: the entries a class level's ``get_env_state`` adds
-            and its ``set_env_state`` does not take: the ADR level restores
-            them by attribute and warns when a checkpoint lacks them.
+    Args:
+        task: the task (its ``env_state_keys`` along its classes, its
+            randomization counters, its attributes for leftover entries).
+        adr: the task's ADR part.
+        dr: the task's domain randomization.
+        memory: what the DR randomizer remembers (saved and restored).
+        randomize: ``task.randomize``.
     """
 
-    env_state_keys: ClassVar[tuple[str, ...]] = ()
-    restores_episode_state: ClassVar[bool] = False
-    _env_state_taken: set[str]
+    def __init__(
+        self,
+        task: TaskHost,
+        adr: TaskADR,
+        dr: DomainRandomization,
+        memory: RandomizerMemory,
+        *,
+        randomize: bool,
+    ) -> None:
+        self._task = task
+        self._engine = adr.engine
+        self._adr = adr
+        self._dr = dr
+        self._memory = memory
+        self._randomize = randomize
+        self._taken: set[str] = set()
 
-    def take_env_state(
+    def take(
         self, env_state: Mapping[str, Any] | None, *keys: str
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """Split a level's entries off an env state, in a ``set_env_state`` override.
@@ -103,10 +121,10 @@ class TaskEnvState(TaskRandomization):
         missing = [k for k in keys if k not in env_state]
         if missing:
             log.warning("env state lacks %s; they keep their current values", ", ".join(missing))
-        self._env_state_taken.update(keys)
+        self._taken.update(keys)
         return taken, {k: v for k, v in env_state.items() if k not in taken}
 
-    def get_env_state(self) -> dict[str, Any]:
+    def save(self) -> dict[str, Any]:
         """The ADR level's entries; task levels add theirs via ``super()``.
 
         Returns:
@@ -119,15 +137,15 @@ class TaskEnvState(TaskRandomization):
         if self._engine is not None:
             state[ENGINE_STATE_KEY] = self._engine.state_dict()
             state[REFERENCE_PARAMS_KEY] = reference_params(self._engine)
-        dr_state = self._randomizer.state_dict()
+        dr_state = self._memory.state_dict()
         dr_state[SCHEMA_VERSION_KEY] = DR_STATE_VERSION
-        dr_state["frame"] = self._frame() if self.sim_initialized else self._frame_offset
-        dr_state["last_step"] = int(self.last_step)
-        dr_state["last_rand_step"] = int(self.last_rand_step)
+        dr_state["frame"] = self._dr.saved_frame()
+        dr_state["last_step"] = int(self._task.last_step)
+        dr_state["last_rand_step"] = int(self._task.last_rand_step)
         state[DR_KEY] = dr_state
         return state
 
-    def set_env_state(self, env_state: Mapping[str, Any] | None) -> None:
+    def restore(self, env_state: Mapping[str, Any] | None) -> None:
         """Restore the ADR level, then make the simulator agree with it.
 
         ``None`` (rl_games passes it for checkpoints without env state) is a
@@ -147,7 +165,7 @@ class TaskEnvState(TaskRandomization):
             adr_infra.IncompatibleCheckpointError: an ADR state of another
                 parameter set or env count, or a malformed one.
         """
-        taken, self._env_state_taken = self._env_state_taken, set()
+        taken, self._taken = self._taken, set()
         if env_state is None:
             log.debug("set_env_state(None): nothing to restore")
             return
@@ -158,19 +176,15 @@ class TaskEnvState(TaskRandomization):
         ranges_restored = self._restore_adr(state)
         exact = dr is not None and dr.randomizer.layout_matches and ranges_restored
         if dr is not None:
-            self._randomizer.commit(dr.randomizer, values=exact)
-            self.last_step, self.last_rand_step = dr.last_step, dr.last_rand_step
-            self._frame_offset = dr.frame - (self._sim_frames() if self.sim_initialized else 0)
+            self._memory.commit(dr.randomizer, values=exact)
+            self._task.last_step, self._task.last_rand_step = dr.last_step, dr.last_rand_step
+            self._dr.restore_frame(dr.frame)
         self._log_dr_restore(dr)
         self._restore_leftovers(state, taken)
-        if self._settings.randomize:
-            if self.sim_initialized:
-                self._resync_sim(self._sim_context(), exact=exact)
-            else:
-                self._pending_resync = exact
-        if self._engine is not None and not self.restores_episode_state:
-            self._restarted.fill_(True)
-            self._any_restarted = True
+        if self._randomize:
+            self._dr.resync_after_restore(exact)
+        if self._engine is not None and not self._task.restores_episode_state:
+            self._adr.restart_all()
 
     def _stage_dr(self, entry: object) -> _StagedDR | None:
         """Check the DR entry (None when the checkpoint has none)."""
@@ -179,7 +193,7 @@ class TaskEnvState(TaskRandomization):
         read = StateReader(entry, f"env state entry {DR_KEY!r}")
         read.version(DR_STATE_VERSION)
         return _StagedDR(
-            randomizer=self._randomizer.stage(read.state),
+            randomizer=self._memory.stage(read.state),
             frame=read.int("frame"),
             last_step=read.int("last_step"),
             last_rand_step=read.int("last_rand_step"),
@@ -198,7 +212,7 @@ class TaskEnvState(TaskRandomization):
         return report.source is RestoreSource.COMPLETE and report.ranges_restored
 
     def _log_dr_restore(self, dr: _StagedDR | None) -> None:
-        if not self._settings.randomize:
+        if not self._randomize:
             return
         if dr is None:
             log.warning(
@@ -215,7 +229,7 @@ class TaskEnvState(TaskRandomization):
 
     def _restore_leftovers(self, state: Mapping[str, Any], taken: set[str]) -> None:
         """Entries no level took: declared ones by attribute, the rest ignored (logged)."""
-        expected = declared_env_state_keys(type(self)) - ADR_LEVEL_KEYS
+        expected = declared_env_state_keys(type(self._task)) - ADR_LEVEL_KEYS
         by_attribute: list[str] = []
         unknown: list[str] = []
         for key, value in state.items():
@@ -223,7 +237,7 @@ class TaskEnvState(TaskRandomization):
                 continue
             if key not in expected:
                 unknown.append(key)
-            elif _assign(self, key, value):
+            elif _assign(self._task, key, value):
                 by_attribute.append(key)
         if by_attribute:
             log.info(
