@@ -38,6 +38,7 @@ from adr_domain import (
 from adr_domain.errors import IncompatibleStateError
 from adr_infra.checkpoint import Checkpoint
 from adr_infra.errors import IncompatibleCheckpointError, UnsupportedVersionError
+from adr_infra.paths import PathLike
 
 __all__ = [
     "REFERENCE_MISSING",
@@ -61,8 +62,6 @@ REFERENCE_MISSING = (
     "random generator states",
 )
 """Engine state an IsaacGymEnvs checkpoint does not hold (it starts fresh on import)."""
-
-PathLike = str | os.PathLike[str]
 
 
 class RestoreSource(str, Enum):
