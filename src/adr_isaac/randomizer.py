@@ -132,7 +132,7 @@ class PropertyRandomizer(RandomizerMemory):
         """
         env = ctx.envs[env_id]
         for actor, groups in actor_params.items():
-            handle = self._actor(ctx, env, env_id, actor)
+            handle = _actor_handle(ctx, env, env_id, actor)
             for group, spec in groups.items():
                 if group == "color":
                     if spec:
@@ -181,7 +181,7 @@ class PropertyRandomizer(RandomizerMemory):
                 written[attr] = new
             ctx.gym.set_actor_dof_properties(env, handle, dof)
         else:
-            props = self._get_list(ctx, env, handle, group)
+            props = _property_list(ctx, env, handle, group)
             table = self._list_original_of(actor, group, props, list(default_group) or None)
             if len(props) != len(table):
                 raise ValueError(
@@ -194,7 +194,7 @@ class PropertyRandomizer(RandomizerMemory):
                 for p, v in zip(props, new.tolist(), strict=True):
                     setattr(p, attr, v)
                 written[attr] = new
-            self._set_list(ctx, env, handle, group, props)
+            _set_property_list(ctx, env, handle, group, props)
         for attr, new in written.items():
             self._record(f"actor_params.{actor}.{group}.{attr}", env_id, new)
             if callback is not None:
@@ -252,7 +252,7 @@ class PropertyRandomizer(RandomizerMemory):
         """
         env = ctx.envs[env_id]
         for actor, groups in actor_params.items():
-            handle = self._actor(ctx, env, env_id, actor)
+            handle = _actor_handle(ctx, env, env_id, actor)
             for group, spec in groups.items():
                 if group == "color":
                     continue
@@ -291,22 +291,14 @@ class PropertyRandomizer(RandomizerMemory):
                 dof[attr] = row.numpy()
             ctx.gym.set_actor_dof_properties(env, handle, dof)
             return
-        props = self._get_list(ctx, env, handle, group)
+        props = _property_list(ctx, env, handle, group)
         self._list_original_of(actor, group, props, list(spec))
         for attr, row in rows.items():
             for p, v in zip(props, row.tolist(), strict=True):
                 setattr(p, attr, v)
-        self._set_list(ctx, env, handle, group, props)
+        _set_property_list(ctx, env, handle, group, props)
 
     # ------------------------------------------------------------------ helpers
-
-    def _actor(self, ctx: SimContext, env: EnvHandle, env_id: int, actor: str) -> int:
-        handle = ctx.gym.find_actor_handle(env, actor)
-        if handle < 0:
-            raise ValueError(
-                f"env {env_id} has no actor {actor!r} (named in randomization_params.actor_params)"
-            )
-        return handle
 
     def _write_scale(
         self,
@@ -356,21 +348,35 @@ class PropertyRandomizer(RandomizerMemory):
             self._list_originals[key] = table
         return table
 
-    @staticmethod
-    def _get_list(ctx: SimContext, env: EnvHandle, handle: int, group: str) -> list[Any]:
-        if group == "rigid_body_properties":
-            return list(ctx.gym.get_actor_rigid_body_properties(env, handle))
-        if group == "rigid_shape_properties":
-            return list(ctx.gym.get_actor_rigid_shape_properties(env, handle))
-        raise ValueError(
-            f"unsupported property group {group!r} (supported: {ACTOR_PROPERTY_GROUPS})"
-        )
 
-    @staticmethod
-    def _set_list(
-        ctx: SimContext, env: EnvHandle, handle: int, group: str, props: list[Any]
-    ) -> None:
-        if group == "rigid_body_properties":
-            ctx.gym.set_actor_rigid_body_properties(env, handle, props, True)
-        else:
-            ctx.gym.set_actor_rigid_shape_properties(env, handle, props)
+def _actor_handle(ctx: SimContext, env: EnvHandle, env_id: int, actor: str) -> int:
+    """The handle of ``actor`` in env ``env_id``.
+
+    Raises:
+        ValueError: the env has no such actor.
+    """
+    handle = ctx.gym.find_actor_handle(env, actor)
+    if handle < 0:
+        raise ValueError(
+            f"env {env_id} has no actor {actor!r} (named in randomization_params.actor_params)"
+        )
+    return handle
+
+
+def _property_list(ctx: SimContext, env: EnvHandle, handle: int, group: str) -> list[Any]:
+    """The actor's properties of one group (rigid bodies or rigid shapes)."""
+    if group == "rigid_body_properties":
+        return list(ctx.gym.get_actor_rigid_body_properties(env, handle))
+    if group == "rigid_shape_properties":
+        return list(ctx.gym.get_actor_rigid_shape_properties(env, handle))
+    raise ValueError(f"unsupported property group {group!r} (supported: {ACTOR_PROPERTY_GROUPS})")
+
+
+def _set_property_list(
+    ctx: SimContext, env: EnvHandle, handle: int, group: str, props: list[Any]
+) -> None:
+    """Write back a list from :func:`_property_list`."""
+    if group == "rigid_body_properties":
+        ctx.gym.set_actor_rigid_body_properties(env, handle, props, True)
+    else:
+        ctx.gym.set_actor_rigid_shape_properties(env, handle, props)
