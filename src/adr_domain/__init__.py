@@ -28,6 +28,7 @@ from adr_domain.reference_params import reference_param_entry, reference_params
 from adr_domain.report import UpdateReport
 from adr_domain.state_toolkit import (
     Commit,
+    Migration,
     StagedLoad,
     Stateful,
     StateReader,
@@ -56,6 +57,7 @@ __all__ = [
     "IncompatibleStateError",
     "InputChecks",
     "InputError",
+    "Migration",
     "ParamTable",
     "ParamType",
     "QueuePolicy",

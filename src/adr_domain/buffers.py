@@ -20,6 +20,7 @@ import attrs
 import torch
 
 from adr_domain.inputs import OFFENCE_FIELDS
+from adr_domain.tables import SamplingPlan
 from adr_domain.types import WorkerType
 
 __all__ = ["Buffers"]
@@ -112,11 +113,11 @@ class Buffers:
         num_envs: int,
         num_params: int,
         queue_length: int,
-        num_uniform: int,
-        num_categorical: int,
+        sampling: SamplingPlan,
         device: torch.device,
     ) -> Buffers:
-        """Zeroed buffers (every env a rollout worker, every queue empty)."""
+        """Zeroed buffers (every env a rollout worker, every queue empty), with a
+        value table row for each uniform and categorical row of ``sampling``."""
         N, Q, L = num_envs, 2 * num_params, queue_length
 
         def f64(*shape: int) -> torch.Tensor:
@@ -145,8 +146,8 @@ class Buffers:
             stale=flags(N + 1),
             seen=i64(N + 1),
             group_weights=group_weights,
-            uvals=torch.zeros(num_uniform + 1, N + 1, device=device),
-            cvals=i64(num_categorical + 1, N + 1),
+            uvals=torch.zeros(sampling.num_uniform + 1, N + 1, device=device),
+            cvals=i64(sampling.num_categorical + 1, N + 1),
             perf=f64(1),
             perf_weight=f64(1).fill_(1.0),
             perf_valid=flags(1),

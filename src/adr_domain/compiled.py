@@ -16,13 +16,24 @@ fused kernels.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import ParamSpec, TypeVar
 
 import torch
 
-from adr_domain.update import apply_rules, screen_and_sort
+from adr_domain.buffers import Buffers
+from adr_domain.queues import Results
+from adr_domain.tables import EngineTables
+from adr_domain.update import Draws, Options, Outcome, apply_rules, screen_and_sort
 
 __all__ = ["UpdateRules"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _traced(fn: Callable[_P, _R], backend: str) -> Callable[_P, _R]:
+    """``fn`` through ``torch.compile`` whole (``fullgraph``), ``K`` a dynamic size."""
+    return torch.compile(fn, fullgraph=True, dynamic=True, backend=backend)
 
 
 class UpdateRules:
@@ -37,25 +48,39 @@ class UpdateRules:
     def __init__(self, compile_update: bool | str = False) -> None:
         self.compiled = bool(compile_update)
         backend = compile_update if isinstance(compile_update, str) else "inductor"
-        self._screen: Callable[..., Any] = screen_and_sort
-        self._apply: Callable[..., Any] = apply_rules
+        self._screen = screen_and_sort
+        self._apply = apply_rules
         if compile_update:
-            self._screen = torch.compile(
-                screen_and_sort, fullgraph=True, dynamic=True, backend=backend
-            )
-            self._apply = torch.compile(apply_rules, fullgraph=True, dynamic=True, backend=backend)
+            self._screen = _traced(screen_and_sort, backend)
+            self._apply = _traced(apply_rules, backend)
 
-    def screen(self, count: int, *args: Any) -> Any:
+    def screen(
+        self,
+        count: int,
+        b: Buffers,
+        t: EngineTables,
+        options: Options,
+        ids: torch.Tensor,
+        objective: torch.Tensor,
+    ) -> tuple[Results, torch.Tensor, torch.Tensor | None]:
         """:func:`~adr_domain.update.screen_and_sort` for ``count`` finished envs."""
-        return self._run(self._screen, screen_and_sort, count, args)
+        screen = self._screen if self._traces(count) else screen_and_sort
+        return screen(b, t, options, ids, objective)
 
-    def apply(self, count: int, *args: Any) -> Any:
+    def apply(
+        self,
+        count: int,
+        b: Buffers,
+        t: EngineTables,
+        options: Options,
+        results: Results,
+        codes: torch.Tensor,
+        draws: Draws,
+    ) -> Outcome:
         """:func:`~adr_domain.update.apply_rules` for ``count`` results per rank."""
-        return self._run(self._apply, apply_rules, count, args)
+        apply = self._apply if self._traces(count) else apply_rules
+        return apply(b, t, options, results, codes, draws)
 
-    def _run(
-        self, fast: Callable[..., Any], plain: Callable[..., Any], count: int, args: tuple[Any, ...]
-    ) -> Any:
-        if not self.compiled or count < 2:
-            return plain(*args)
-        return fast(*args)
+    def _traces(self, count: int) -> bool:
+        """Whether an update of ``count`` runs the traced graph (``K < 2`` runs eagerly)."""
+        return self.compiled and count >= 2

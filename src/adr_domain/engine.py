@@ -115,13 +115,9 @@ class ADREngine(StagedLoad):
         self.step = 0
         self.generation = 0
         self.tables = EngineTables.build(self.params, num_envs, self.world_size, dev)
+        P, L, plan = self.params.num_params, self.queue_length, self.tables.sampling
         self.buffers = b = Buffers.allocate(
-            num_envs=num_envs,
-            num_params=self.params.num_params,
-            queue_length=self.queue_length,
-            num_uniform=self.tables.sampling.num_uniform,
-            num_categorical=self.tables.sampling.num_categorical,
-            device=dev,
+            num_envs=num_envs, num_params=P, queue_length=L, sampling=plan, device=dev
         )
         self.options = update.Options.from_config(self.cfg)
         self.bounds, self.next_limits = b.bounds, b.next_limits
@@ -134,14 +130,7 @@ class ADREngine(StagedLoad):
         self._pads: dict[torch.dtype, torch.Tensor] = {}
         fresh_ranges(b, self.params, self.tables.outward)
         if exchange is not None:
-            facts = (
-                num_envs,
-                self.queue_length,
-                self.params.num_params,
-                self.params.fingerprint(),
-                self.cfg.model_dump_json(),
-            )
-            check_ranks_agree(exchange, facts, dev)
+            check_ranks_agree(exchange, self.cfg, self.params, num_envs, dev)
         self._rules = UpdateRules(compile_update)
         everyone = self.tables.positions[:num_envs]
         self.values.resample(everyone, workers.pin_codes(b.types, b.modes, everyone))
@@ -240,33 +229,8 @@ class ADREngine(StagedLoad):
         """The current state as an :class:`UpdateReport` with nothing moved and
         nothing recorded (snapshots; each boundary ``queue_means`` entry is the
         mean of what the queue holds now)."""
-        b = self.buffers
-        return self._report(
-            update.Outcome(
-                moved=torch.zeros_like(b.bounds_flat, dtype=torch.bool),
-                bounds=b.bounds_flat.clone(),
-                next_limits=b.next_flat.clone(),
-                means=queues.queue_means(b.queue_values, b.lengths),
-                lengths=b.lengths.clone(),
-                perf=b.perf.clone().view(()),
-                recorded=torch.zeros((), dtype=torch.long, device=self.device),
-            )
-        )
-
-    def _report(self, outcome: update.Outcome) -> UpdateReport:
-        P = self.num_params
-        return UpdateReport(
-            step=self.step,
-            moved=outcome.moved.view(P, 2),
-            bounds=outcome.bounds.view(P, 2),
-            next_limits=outcome.next_limits.view(P, 2),
-            queue_means=outcome.means.view(P, 2),
-            queue_lengths=outcome.lengths.view(P, 2),
-            rollout_perf=outcome.perf,
-            num_boundary_results=outcome.recorded,
-            npd_enabled=self.params.enabled,
-            param_names=self.params.names,
-        )
+        outcome = update.Outcome.unchanged(self.buffers)
+        return UpdateReport.from_outcome(outcome, step=self.step, params=self.params)
 
     # ------------------------------------------------------------------ update
 
@@ -306,35 +270,21 @@ class ADREngine(StagedLoad):
                 eager`` at once, state untouched; with ``deferred`` at the
                 next :meth:`check`, kept out of the state meanwhile.
         """
-        ids = inputs.as_env_ids(done_env_ids, "done_env_ids", self.device)
-        obj = inputs.as_objective(objective, self.num_envs, self.device)
-        if ids.numel() > self.num_envs:
-            raise ValueError(
-                f"done_env_ids: {ids.numel()} ids for {self.num_envs} envs (ids repeat)"
-            )
+        ids, obj = inputs.as_update_inputs(done_env_ids, objective, self.num_envs, self.device)
         if not self.cfg.update_adr_ranges:
             return self._update_frozen(ids)
         b, t, options, count = self.buffers, self.tables, self.options, ids.numel()
         results, codes, ok = self._rules.screen(count, b, t, options, ids, obj)
         if ok is not None:  # input_checks: eager, the one host sync
-            self._raise_if_bad(ids, obj, ok)
+            inputs.raise_if_bad_update(ids, obj, ok, self.num_envs)
         if self._exchange is not None:
-            results = self._share(results, obj.dtype)
+            pads, trash = self._pads, b.num_queues + 1
+            results = share_results(self._exchange, results, obj.dtype, self.num_envs, trash, pads)
         draws = update.draw(self.streams, t, options, self.num_envs, count)
         outcome = self._rules.apply(count, b, t, options, results, codes, draws)
         self.step += 1
         self.generation += 1
-        return self._report(outcome)
-
-    def _raise_if_bad(self, ids: torch.Tensor, obj: torch.Tensor, ok: torch.Tensor) -> None:
-        if not bool(ok.all().item()):
-            raw = obj.index_select(0, ids.clamp(0, self.num_envs - 1)).to(torch.float64)
-            inputs.explain_bad_update(ids, raw, self.num_envs)
-
-    def _share(self, results: queues.Results, dtype: torch.dtype) -> queues.Results:
-        assert self._exchange is not None
-        ignored = self.buffers.num_queues + 1
-        return share_results(self._exchange, results, dtype, self.num_envs, ignored, self._pads)
+        return UpdateReport.from_outcome(outcome, step=self.step, params=self.params)
 
     def _update_frozen(self, ids: torch.Tensor) -> UpdateReport:
         """``update`` with ``update_adr_ranges=False``: finished envs become
@@ -382,14 +332,10 @@ class ADREngine(StagedLoad):
             restore_ranges=restore_ranges,
         )
 
+        alpha = self.cfg.adr_rollout_perf_alpha
+
         def commit() -> None:
-            staged.apply(
-                self.buffers,
-                self.params,
-                self.tables.outward,
-                self.values.slot_of,
-                self.cfg.adr_rollout_perf_alpha,
-            )
+            staged.apply(self.buffers, self.params, self.tables.outward, self.values.slot_of, alpha)
             self.step = staged.step
             self.generation += 1
 

@@ -7,12 +7,13 @@ maps one-to-one onto HDF5 groups, datasets and attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 import torch
 
 from adr_domain.errors import SchemaVersionError, StateError
+from adr_domain.state_toolkit import Migration
 from adr_domain.streams import SHARED_STREAMS
 
 __all__ = [
@@ -61,8 +62,6 @@ class EngineState(TypedDict):
     rng: dict[str, torch.Tensor]
     """``torch.Generator`` states (uint8) by stream name."""
 
-
-Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
 # version N -> function turning a version-N state into version N+1. Each is a
 # pure function of its input; see ``migrate_engine_state``.

@@ -105,7 +105,7 @@ class EnvValueAccess:
             plan = self._single_plans[param_name] = self._plan_of(param_name)
         b = self.buffers
         pinned = b.next_ext if self.cfg.adr_extended_boundary_sample else b.bounds_ext
-        values = sampling.draw(
+        values = sampling.fresh_values(
             self.streams.uniforms(2, ids.numel()),
             workers.pin_codes(b.types, b.modes, ids),
             b.bounds,

@@ -7,6 +7,8 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from adr_domain.config import ADRConfig
+from adr_domain.params import ParamTable
 from adr_domain.queues import Results, merge_ranks
 
 __all__ = ["BoundaryExchange", "check_ranks_agree", "share_results"]
@@ -122,22 +124,28 @@ RANK_FACTS = (
 
 
 def check_ranks_agree(
-    exchange: BoundaryExchange, facts: tuple[int, int, int, str, str], device: torch.device
+    exchange: BoundaryExchange,
+    cfg: ADRConfig,
+    params: ParamTable,
+    num_envs: int,
+    device: torch.device,
 ) -> None:
     """Every rank of a distributed run must run the same ADR set-up.
 
     Args:
         exchange: the collective.
-        facts: this rank's :data:`RANK_FACTS`: num_envs, queue length, number
-            of parameters, parameter-set fingerprint, config JSON.
+        cfg, params, num_envs: this rank's engine set-up, compared as
+            :data:`RANK_FACTS`: num_envs, queue length, number of parameters,
+            parameter-set fingerprint, config JSON.
         device: where the collective's tensor lives.
 
     Raises:
         ValueError: naming what differs and each rank's value.
     """
-    digest = int(facts[3][:15], 16)
-    config = int(hashlib.sha256(facts[4].encode()).hexdigest()[:15], 16)
-    mine = torch.tensor([*facts[:3], digest, config], dtype=torch.long, device=device)
+    digest = int(params.fingerprint()[:15], 16)
+    config = int(hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:15], 16)
+    facts = [num_envs, cfg.adr_queue_threshold_length, params.num_params, digest, config]
+    mine = torch.tensor(facts, dtype=torch.long, device=device)
     everyone = exchange.all_gather(mine).cpu().tolist()
     for what, column in zip(RANK_FACTS, zip(*everyone, strict=True), strict=True):
         if len(set(column)) > 1:

@@ -33,10 +33,11 @@ __all__ = [
     "Screened",
     "as_env_ids",
     "as_objective",
+    "as_update_inputs",
     "check_ids_now",
     "describe_offence",
-    "explain_bad_update",
     "note_offence",
+    "raise_if_bad_update",
     "raise_offence",
     "screen",
     "screen_ids",
@@ -90,6 +91,22 @@ def as_objective(value: object, num_envs: int, device: torch.device) -> torch.Te
     if tuple(value.shape) != (num_envs,):
         raise ValueError(f"objective: expected shape ({num_envs},), got {tuple(value.shape)}")
     return value if value.device == device else value.to(device)
+
+
+def as_update_inputs(
+    done_env_ids: EnvIds, objective: object, num_envs: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(K,)`` int64 ids and the ``(N,)`` objective of an update, on ``device``.
+
+    Raises:
+        ValueError: naming ``done_env_ids`` or ``objective``: wrong type, shape
+            or dtype, or more ids than envs.
+    """
+    ids = as_env_ids(done_env_ids, "done_env_ids", device)
+    obj = as_objective(objective, num_envs, device)
+    if ids.numel() > num_envs:
+        raise ValueError(f"done_env_ids: {ids.numel()} ids for {num_envs} envs (ids repeat)")
+    return ids, obj
 
 
 class Screened(NamedTuple):
@@ -258,17 +275,24 @@ def check_ids_now(ids: torch.Tensor, num_envs: int, name: str) -> None:
     raise InputError(f"{name}: duplicated env ids {dup}")
 
 
-def explain_bad_update(ids: torch.Tensor, raw: torch.Tensor, num_envs: int) -> None:
-    """Raise the eager error for an update whose screen found a bad entry (syncs freely).
+def raise_if_bad_update(
+    ids: torch.Tensor, objective: torch.Tensor, ok: torch.Tensor, num_envs: int
+) -> None:
+    """Under eager checks, raise for an update whose screen found a bad entry
+    (one host sync; more only when there is something to raise).
 
     Args:
         ids: ``(K,)`` int64 the ids as passed.
-        raw: ``(K,)`` float64 the objective at each (clamped) id.
+        objective: ``(N,)`` the objective as passed.
+        ok: ``(K,)`` bool the screen's verdict on each entry.
 
     Raises:
         ValueError: ``done_env_ids`` out of range or repeated, else non-finite
             ``objective`` values, listing up to 8 of them.
     """
+    if bool(ok.all().item()):
+        return
+    raw = objective.index_select(0, ids.clamp(0, num_envs - 1)).to(torch.float64)
     check_ids_now(ids, num_envs, "done_env_ids")
     bad = ~torch.isfinite(raw)
     bad_ids = ids[bad][:8].tolist()

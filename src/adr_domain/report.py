@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import torch
+
+if TYPE_CHECKING:
+    from adr_domain.params import ParamTable
+    from adr_domain.update import Outcome
 
 __all__ = ["MIN_NPD_WIDTH", "UpdateReport", "nats_per_dimension"]
 
@@ -57,6 +62,24 @@ class UpdateReport:
     num_boundary_results: torch.Tensor
     npd_enabled: torch.Tensor
     param_names: tuple[str, ...]
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome, *, step: int, params: ParamTable) -> UpdateReport:
+        """The report of an update's :class:`~adr_domain.update.Outcome` (``(Q,)``
+        tensors in queue order, viewed as ``(P, 2)``)."""
+        P = params.num_params
+        return cls(
+            step=step,
+            moved=outcome.moved.view(P, 2),
+            bounds=outcome.bounds.view(P, 2),
+            next_limits=outcome.next_limits.view(P, 2),
+            queue_means=outcome.means.view(P, 2),
+            queue_lengths=outcome.lengths.view(P, 2),
+            rollout_perf=outcome.perf,
+            num_boundary_results=outcome.recorded,
+            npd_enabled=params.enabled,
+            param_names=params.names,
+        )
 
     @property
     def npd(self) -> torch.Tensor:

@@ -14,10 +14,10 @@ import torch
 
 from adr_domain.tables import SamplingPlan
 
-__all__ = ["draw", "resample"]
+__all__ = ["fresh_values", "resample"]
 
 
-def draw(
+def fresh_values(
     u: torch.Tensor,
     pins: torch.Tensor,
     bounds: torch.Tensor,
@@ -69,13 +69,13 @@ def resample(
         u: ``(R, K)`` float32 uniforms.
         slots: ``(K,)`` int64 env slots (the trash slot allowed).
         pins: ``(K,)`` int64 their pin codes.
-        bounds, pinned_ext: see :func:`draw`.
+        bounds, pinned_ext: see :func:`fresh_values`.
         plan: the rows.
         tables: ``(Tu + 1, N + 1)`` float32 and ``(Tc + 1, N + 1)`` int64
             value tables (written).
         positions: ``(>= K,)`` int64 ``arange``.
     """
-    values = draw(u, pins, bounds, pinned_ext, plan, positions)
+    values = fresh_values(u, pins, bounds, pinned_ext, plan, positions)
     uniform, categorical = tables
     split = plan.uniform_rows
     if split:

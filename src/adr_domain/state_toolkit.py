@@ -26,6 +26,7 @@ from adr_domain.errors import SchemaVersionError, StateError
 
 __all__ = [
     "Commit",
+    "Migration",
     "StagedLoad",
     "StateReader",
     "Stateful",
@@ -36,6 +37,10 @@ __all__ = [
 
 Commit = Callable[[], None]
 """Applies a fully checked state; it cannot fail on the state's content."""
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+"""A pure function turning a version-N state dict into version N + 1 (engine
+state schemas, checkpoint file formats)."""
 
 
 def is_int(value: object) -> TypeGuard[int]:

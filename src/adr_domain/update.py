@@ -86,6 +86,20 @@ class Outcome(NamedTuple):
     perf: torch.Tensor
     recorded: torch.Tensor
 
+    @classmethod
+    def unchanged(cls, b: Buffers) -> Outcome:
+        """The outcome of an update that moved and recorded nothing: snapshots of
+        the buffers, each queue mean that of what the queue holds now."""
+        return cls(
+            moved=torch.zeros_like(b.bounds_flat, dtype=torch.bool),
+            bounds=b.bounds_flat.clone(),
+            next_limits=b.next_flat.clone(),
+            means=queues.queue_means(b.queue_values, b.lengths),
+            lengths=b.lengths.clone(),
+            perf=b.perf.clone().view(()),
+            recorded=torch.zeros((), dtype=torch.long, device=b.perf.device),
+        )
+
 
 def draw(
     streams: RandomStreams, tables: EngineTables, options: Options, num_envs: int, count: int

@@ -41,6 +41,7 @@ from adr_infra.errors import (
 from adr_infra.hdf5_store import Hdf5Store
 from adr_infra.layout import SELECTORS, RunLayout
 from adr_infra.names import ROBUST_TAG, CheckpointFile, CheckpointKind, CheckpointName
+from adr_infra.paths import PathLike
 from adr_infra.payload import FORMAT_MIGRATIONS, migrate_v0_to_v1, migrate_v1_to_v2
 from adr_infra.restore import (
     RestoreReport,
@@ -93,6 +94,7 @@ __all__ = [
     "IncompatibleCheckpointError",
     "MemoryStore",
     "ParamSummary",
+    "PathLike",
     "RestoreReport",
     "RestoreSource",
     "RunLayout",

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from adr_infra.paths import PathLike
+
 __all__ = [
     "TEMP_SUFFIX",
     "atomic_write",
@@ -37,7 +39,7 @@ def _temp_path(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.{token}{TEMP_SUFFIX}")
 
 
-def is_temp_file(path: str | os.PathLike[str]) -> bool:
+def is_temp_file(path: PathLike) -> bool:
     """True for the temp files :func:`atomic_write` creates (never a valid checkpoint)."""
     name = Path(path).name
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
@@ -61,7 +63,7 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
+def atomic_write(path: PathLike, write: Callable[[Path], None]) -> None:
     """Create or replace ``path`` atomically with what ``write`` puts in a temp file.
 
     Args:
@@ -88,7 +90,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     _fsync_dir(directory)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | memoryview) -> None:
+def atomic_write_bytes(path: PathLike, data: bytes | memoryview) -> None:
     """:func:`atomic_write` of a bytes object."""
 
     def write(temp: Path) -> None:
@@ -99,9 +101,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | memoryview) -
     atomic_write(path, write)
 
 
-def remove_stale_temp_files(
-    directory: str | os.PathLike[str], *, min_age_s: float = 600.0
-) -> list[Path]:
+def remove_stale_temp_files(directory: PathLike, *, min_age_s: float = 600.0) -> list[Path]:
     """Delete temp files left in ``directory`` by writers that were killed.
 
     Args:

@@ -23,7 +23,6 @@ IsaacGymEnvs checkpoint, which has no ``adr_kit`` entry, into version 1;
 from __future__ import annotations
 
 import datetime
-import os
 from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
@@ -32,6 +31,7 @@ import attrs
 
 from adr_domain import ENGINE_STATE_KEY, is_int
 from adr_infra.errors import CorruptCheckpointError, TreeError
+from adr_infra.paths import PathLike
 from adr_infra.tree import StateTree, normalize_tree, tree_digest
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "META_KEY",
     "Checkpoint",
     "CheckpointMeta",
+    "Payload",
     "encode_payload",
     "engine_identity",
     "world_size_of",
@@ -59,6 +60,7 @@ ENV_STATE_KEY = "env_state"
 """Where rl_games keeps ``vec_env.get_env_state()``."""
 
 Payload = dict[str, Any]
+"""A checkpoint as stored: the rl_games dict with the ``adr_kit`` entry."""
 
 
 DISTRIBUTION = "sim2real-adr"
@@ -151,7 +153,7 @@ class CheckpointMeta:
         }
 
     @classmethod
-    def from_tree(cls, tree: Mapping[str, Any], path: str | os.PathLike[str]) -> CheckpointMeta:
+    def from_tree(cls, tree: Mapping[str, Any], path: PathLike) -> CheckpointMeta:
         """Read the ``adr_kit`` entry of a (migrated) payload.
 
         Raises:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from adr_infra.paths import PathLike
+
 __all__ = [
     "CheckpointError",
     "CheckpointNotFoundError",
@@ -37,7 +39,7 @@ class CheckpointError(ValueError):
         reason: the problem.
     """
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+    def __init__(self, path: PathLike, reason: str) -> None:
         self.path = os.fspath(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")

@@ -56,11 +56,11 @@ from adr_infra.errors import (
     TreeError,
 )
 from adr_infra.packed import PackError, holds_tensor, pack, unpack
+from adr_infra.paths import PathLike
 from adr_infra.payload import checkpoint_file, decode_payload, write_checkpoint_file
 
 __all__ = ["Hdf5Store", "decode_key", "encode_key"]
 
-PathLike = str | os.PathLike[str]
 
 TYPE_ATTR = "adr_type"
 ELEM_ATTR = "adr_elem"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime
 import logging
 import math
-import os
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from adr_infra.names import (
     CheckpointName,
     check_name,
 )
+from adr_infra.paths import PathLike
 from adr_infra.stores import checkpoint_suffixes, load_checkpoint
 
 __all__ = ["SELECTORS", "RunLayout"]
@@ -215,7 +215,7 @@ class RunLayout:
         )
         return robust or self.reward_best()
 
-    def resolve(self, which: str | os.PathLike[str]) -> Path:
+    def resolve(self, which: PathLike) -> Path:
         """``"latest"``, ``"best"``, ``"reward_best"``, or a path (as is) to a checkpoint file.
 
         Raises:

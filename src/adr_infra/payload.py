@@ -10,11 +10,11 @@ to :func:`write_checkpoint_file` (atomic, every OS error one
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from adr_domain import is_int
+from adr_domain import Migration, is_int
 from adr_infra.atomic import atomic_write_bytes, is_temp_file
 from adr_infra.checkpoint import (
     CHECKSUM_PREFIX,
@@ -24,6 +24,7 @@ from adr_infra.checkpoint import (
     META_KEY,
     Checkpoint,
     CheckpointMeta,
+    Payload,
     engine_identity,
     world_size_of,
 )
@@ -35,6 +36,7 @@ from adr_infra.errors import (
     TreeError,
     UnsupportedVersionError,
 )
+from adr_infra.paths import PathLike
 from adr_infra.tree import tree_digest
 
 __all__ = [
@@ -47,9 +49,6 @@ __all__ = [
     "verify_payload",
     "write_checkpoint_file",
 ]
-
-Payload = dict[str, Any]
-Migration = Callable[[Payload], Payload]
 
 # Version N -> pure function turning a version-N payload into version N + 1.
 FORMAT_MIGRATIONS: dict[int, Migration] = {}
@@ -93,7 +92,7 @@ FORMAT_MIGRATIONS[0] = migrate_v0_to_v1
 FORMAT_MIGRATIONS[1] = migrate_v1_to_v2
 
 
-def payload_version(payload: Mapping[str, Any], path: str | os.PathLike[str]) -> int:
+def payload_version(payload: Mapping[str, Any], path: PathLike) -> int:
     """Format version of a raw payload (0 when it has no ``adr_kit`` entry)."""
     meta = payload.get(META_KEY)
     if meta is None:
@@ -106,7 +105,7 @@ def payload_version(payload: Mapping[str, Any], path: str | os.PathLike[str]) ->
     return version
 
 
-def _check_not_newer(version: int, path: str | os.PathLike[str]) -> None:
+def _check_not_newer(version: int, path: PathLike) -> None:
     if version > FORMAT_VERSION:
         raise UnsupportedVersionError(
             path,
@@ -115,7 +114,7 @@ def _check_not_newer(version: int, path: str | os.PathLike[str]) -> None:
         )
 
 
-def migrate_payload(payload: Payload, path: str | os.PathLike[str]) -> Payload:
+def migrate_payload(payload: Payload, path: PathLike) -> Payload:
     """Bring a verified payload to :data:`FORMAT_VERSION` with :data:`FORMAT_MIGRATIONS`.
 
     Raises:
@@ -134,7 +133,7 @@ def migrate_payload(payload: Payload, path: str | os.PathLike[str]) -> Payload:
     return payload
 
 
-def verify_payload(payload: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+def verify_payload(payload: Mapping[str, Any], path: PathLike) -> None:
     """Check the stored checksum of a payload that has an ``adr_kit`` entry.
 
     Raises:
@@ -162,7 +161,7 @@ def verify_payload(payload: Mapping[str, Any], path: str | os.PathLike[str]) -> 
         )
 
 
-def checkpoint_file(path: str | os.PathLike[str]) -> Path:
+def checkpoint_file(path: PathLike) -> Path:
     """``path`` as a :class:`~pathlib.Path`, once it names a non-empty regular file.
 
     Raises:
@@ -187,7 +186,7 @@ def _os_reason(exc: OSError, target: Path) -> str:
     return cause if culprit == target else f"{cause} ({culprit})"
 
 
-def write_checkpoint_file(path: str | os.PathLike[str], data: bytes | memoryview) -> None:
+def write_checkpoint_file(path: PathLike, data: bytes | memoryview) -> None:
     """Write a serialized checkpoint atomically (temp file, fsync, rename).
 
     Raises:
@@ -204,9 +203,7 @@ def write_checkpoint_file(path: str | os.PathLike[str], data: bytes | memoryview
         ) from None
 
 
-def decode_payload(
-    payload: object, path: str | os.PathLike[str], *, require_meta: bool = False
-) -> Checkpoint:
+def decode_payload(payload: object, path: PathLike, *, require_meta: bool = False) -> Checkpoint:
     """Verify, migrate and type a payload read by a store.
 
     Args:

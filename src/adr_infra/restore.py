@@ -38,6 +38,7 @@ from adr_domain import (
 from adr_domain.errors import IncompatibleStateError
 from adr_infra.checkpoint import Checkpoint
 from adr_infra.errors import IncompatibleCheckpointError, UnsupportedVersionError
+from adr_infra.paths import PathLike
 
 __all__ = [
     "REFERENCE_MISSING",
@@ -61,8 +62,6 @@ REFERENCE_MISSING = (
     "random generator states",
 )
 """Engine state an IsaacGymEnvs checkpoint does not hold (it starts fresh on import)."""
-
-PathLike = str | os.PathLike[str]
 
 
 class RestoreSource(str, Enum):
@@ -139,17 +138,7 @@ def restore_engine(
         )
     if isinstance(state, Mapping):
         _load_engine_state(engine, state, path, restore_ranges)
-        if not restore_ranges:
-            log.info(
-                "%s: adr_load_from_checkpoint is false: ADR ranges, next limits and queues "
-                "start fresh; everything else was restored",
-                os.fspath(path),
-            )
-        return RestoreReport(
-            RestoreSource.COMPLETE,
-            restore_ranges,
-            task_entries=_task_entries(env_state, ENGINE_STATE_KEY),
-        )
+        return _complete_restored(env_state, path, restore_ranges)
     if is_isaacgymenvs_env_state(env_state):
         return import_isaacgymenvs_env_state(
             engine, env_state, path=path, restore_ranges=restore_ranges
@@ -160,6 +149,23 @@ def restore_engine(
         ", ".join(map(str, env_state)) or "none",
     )
     return RestoreReport(RestoreSource.NONE, False, task_entries=_task_entries(env_state))
+
+
+def _complete_restored(
+    env_state: Mapping[str, Any], path: PathLike, restore_ranges: bool
+) -> RestoreReport:
+    """The report (and the log line) of a complete engine state loaded from ``env_state``."""
+    if not restore_ranges:
+        log.info(
+            "%s: adr_load_from_checkpoint is false: ADR ranges, next limits and queues "
+            "start fresh; everything else was restored",
+            os.fspath(path),
+        )
+    return RestoreReport(
+        RestoreSource.COMPLETE,
+        restore_ranges,
+        task_entries=_task_entries(env_state, ENGINE_STATE_KEY),
+    )
 
 
 def _load_engine_state(
@@ -282,6 +288,37 @@ def import_isaacgymenvs_ranges(
     """
     if restore_ranges is None:
         restore_ranges = engine.cfg.adr_load_from_checkpoint
+    ignored = _checked_reference_params(engine, adr_params, path)
+    if not restore_ranges:
+        log.info(
+            "%s: adr_load_from_checkpoint is false: IsaacGymEnvs ADR ranges not imported",
+            os.fspath(path),
+        )
+        return RestoreReport(
+            RestoreSource.ISAACGYMENVS, False, missing=REFERENCE_MISSING, ignored_params=ignored
+        )
+    state = _with_reference_ranges(engine, adr_params, path)
+    _load_engine_state(engine, state, path, restore_ranges=True)
+    log.warning(
+        "%s: imported an IsaacGymEnvs ADR checkpoint: ranges and next limits of %d parameters "
+        "restored; not in the checkpoint, these start fresh: %s",
+        os.fspath(path),
+        engine.num_params,
+        ", ".join(REFERENCE_MISSING),
+    )
+    return RestoreReport(
+        RestoreSource.ISAACGYMENVS, True, missing=REFERENCE_MISSING, ignored_params=ignored
+    )
+
+
+def _checked_reference_params(
+    engine: ADREngine, adr_params: Mapping[str, Any], path: PathLike
+) -> tuple[str, ...]:
+    """The names of ``adr_params`` not in the config (logged), after checking the others.
+
+    Raises:
+        IncompatibleCheckpointError: listing every problem of the config's parameters.
+    """
     problems = _check_reference_params(engine, adr_params, path)
     if problems:
         raise IncompatibleCheckpointError(
@@ -293,15 +330,14 @@ def import_isaacgymenvs_ranges(
         log.warning(
             "%s: ignoring parameters not in the config: %s", os.fspath(path), ", ".join(ignored)
         )
-    if not restore_ranges:
-        log.info(
-            "%s: adr_load_from_checkpoint is false: IsaacGymEnvs ADR ranges not imported",
-            os.fspath(path),
-        )
-        return RestoreReport(
-            RestoreSource.ISAACGYMENVS, False, missing=REFERENCE_MISSING, ignored_params=ignored
-        )
+    return ignored
 
+
+def _with_reference_ranges(
+    engine: ADREngine, adr_params: Mapping[str, Any], path: PathLike
+) -> dict[str, Any]:
+    """The engine's state with the checked reference ranges and next limits (missing
+    next limits one step beyond the range, as the reference computes them), queues empty."""
     bounds: list[list[float]] = []
     nexts: list[list[float]] = []
     for name in engine.param_names:
@@ -323,14 +359,4 @@ def import_isaacgymenvs_ranges(
     state["next_limits"] = torch.tensor(nexts, dtype=torch.float64)
     state["queue_values"] = torch.zeros_like(state["queue_values"])
     state["queue_lengths"] = torch.zeros_like(state["queue_lengths"])
-    _load_engine_state(engine, state, path, restore_ranges=True)
-    log.warning(
-        "%s: imported an IsaacGymEnvs ADR checkpoint: ranges and next limits of %d parameters "
-        "restored; not in the checkpoint, these start fresh: %s",
-        os.fspath(path),
-        engine.num_params,
-        ", ".join(REFERENCE_MISSING),
-    )
-    return RestoreReport(
-        RestoreSource.ISAACGYMENVS, True, missing=REFERENCE_MISSING, ignored_params=ignored
-    )
+    return state

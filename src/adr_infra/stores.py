@@ -22,12 +22,12 @@ import torch
 
 from adr_infra.checkpoint import Checkpoint, encode_payload
 from adr_infra.errors import CheckpointNotFoundError, UnknownFormatError
+from adr_infra.paths import PathLike
 from adr_infra.payload import decode_payload
 
 __all__ = [
     "CheckpointStore",
     "MemoryStore",
-    "PathLike",
     "StoreFactory",
     "checkpoint_suffixes",
     "known_schemes",
@@ -38,8 +38,6 @@ __all__ = [
     "store_for",
     "unregister_store",
 ]
-
-PathLike = str | os.PathLike[str]
 
 
 @runtime_checkable

@@ -213,6 +213,30 @@ def _reference_rows(params: object) -> tuple[list[str], dict[str, dict[str, Any]
     return list(rows), rows
 
 
+def _config_source(argument: bool, stored: bool, reference: bool) -> str:
+    """Where the summary's init ranges, limits and deltas come from, first found first."""
+    for source, found in (("argument", argument), ("checkpoint", stored), ("env state", reference)):
+        if found:
+            return source
+    return "none"
+
+
+def _param_summary(name: str, *layers: Mapping[str, dict[str, Any]]) -> ParamSummary:
+    """One parameter's row, later layers' known values over earlier ones."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update({k: v for k, v in layer.get(name, {}).items() if v is not None})
+    return ParamSummary(name=name, **merged)
+
+
+def _rollout_perf(engine: Mapping[str, Any] | None) -> float | None:
+    """The engine state's rollout EMA once a rollout worker has finished, else None."""
+    if engine is None or engine.get("rollout_perf_valid") is not True:
+        return None
+    value = engine.get("rollout_perf")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def summarize(
     checkpoint: Checkpoint, *, adr_config: ADRConfig | Mapping[str, Any] | None = None
 ) -> CheckpointSummary:
@@ -232,15 +256,7 @@ def summarize(
     reference_names, reference = _reference_rows(env_state.get(REFERENCE_PARAMS_KEY))
     stored = checkpoint.meta.adr_config
     configured = _config_rows(adr_config if adr_config is not None else stored)
-    config_source = (
-        "argument"
-        if adr_config is not None
-        else "checkpoint"
-        if stored is not None
-        else "env state"
-        if reference
-        else "none"
-    )
+    config_source = _config_source(adr_config is not None, stored is not None, bool(reference))
     split: WorkerSplit | None = None
     if engine is not None:
         source = RestoreSource.COMPLETE
@@ -251,16 +267,7 @@ def summarize(
     else:
         source = RestoreSource.NONE
         names, rows = list(configured), {}
-    params = []
-    for name in names:
-        merged: dict[str, Any] = {}
-        for layer in (reference.get(name, {}), configured.get(name, {}), rows.get(name, {})):
-            merged.update({k: v for k, v in layer.items() if v is not None})
-        params.append(ParamSummary(name=name, **merged))
-    perf = None
-    if engine is not None and engine.get("rollout_perf_valid") is True:
-        value = engine.get("rollout_perf")
-        perf = float(value) if isinstance(value, (int, float)) else None
+    params = [_param_summary(name, reference, configured, rows) for name in names]
     meta = checkpoint.meta
     return CheckpointSummary(
         format_version=meta.format_version,
@@ -278,7 +285,7 @@ def summarize(
         num_envs=_int(engine.get("num_envs")) if engine is not None else None,
         step=_int(engine.get("step")) if engine is not None else None,
         queue_length=_int(engine.get("queue_length")) if engine is not None else None,
-        rollout_perf=perf,
+        rollout_perf=_rollout_perf(engine),
         workers=split,
         params=tuple(params),
         env_state_keys=tuple(str(k) for k in env_state),

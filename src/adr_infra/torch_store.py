@@ -36,11 +36,11 @@ from adr_infra.errors import (
     CorruptCheckpointError,
     UnsafeCheckpointError,
 )
+from adr_infra.paths import PathLike
 from adr_infra.payload import checkpoint_file, decode_payload, write_checkpoint_file
 
 __all__ = ["TorchStore", "numpy_safe_globals", "read_torch_file"]
 
-PathLike = str | os.PathLike[str]
 
 _NUMPY_DTYPE_CLASSES = (
     "BoolDType",

@@ -42,7 +42,7 @@ from isaaclab.envs import ManagerBasedRLEnv
 from isaaclab.managers import CurriculumTermCfg, ManagerTermBase, SceneEntityCfg
 
 from adr_lab.core import AdrCore
-from adr_lab.manager import EnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
+from adr_lab.manager import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.objectives import Objective
 
 __all__ = ["AdrCurriculumTerm", "IsaacLabBinding"]
@@ -92,7 +92,7 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
     def __call__(
         self,
         env: ManagerBasedRLEnv,
-        env_ids: EnvIds,
+        env_ids: ManagerEnvIds,
         adr: Mapping[str, Any],
         objective: Objective,
         bindings: Sequence[IsaacLabBinding] = (),
@@ -102,7 +102,7 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         update_on_reset(self.core, self.objective, env, env_ids)
         self._apply(resolve_env_ids(env_ids, env.num_envs, self.core.engine.device))
 
-    def reset(self, env_ids: EnvIds = None) -> None:
+    def reset(self, env_ids: ManagerEnvIds = None) -> None:
         """Publish the ``adr/...`` keys into the reset's fresh ``extras["log"]``."""
         publish_log(self._env.extras, self.core)
 

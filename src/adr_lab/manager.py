@@ -20,7 +20,7 @@ from adr_lab.distributed import agreed_seed, exchange_from_environment
 from adr_lab.objectives import ManagerEnv, Objective
 
 __all__ = [
-    "EnvIds",
+    "ManagerEnvIds",
     "finished_envs",
     "probe_objective",
     "publish_log",
@@ -29,7 +29,7 @@ __all__ = [
     "update_on_reset",
 ]
 
-EnvIds = torch.Tensor | slice | Sequence[int] | None
+ManagerEnvIds = torch.Tensor | slice | Sequence[int] | None
 """Env ids as managers pass them: a tensor, a slice, a sequence, or None (all)."""
 
 
@@ -53,7 +53,7 @@ def start_core(
     return core
 
 
-def resolve_env_ids(env_ids: EnvIds, num_envs: int, device: torch.device) -> torch.Tensor:
+def resolve_env_ids(env_ids: ManagerEnvIds, num_envs: int, device: torch.device) -> torch.Tensor:
     """``(K,)`` int64 ids on ``device`` for any form a manager passes."""
     every = torch.arange(num_envs, device=device)
     if env_ids is None:
@@ -74,7 +74,7 @@ def finished_envs(env_ids: torch.Tensor, episode_length_buf: torch.Tensor) -> to
 
 
 def update_on_reset(
-    core: AdrCore, objective: Objective, env: ManagerEnv, env_ids: EnvIds
+    core: AdrCore, objective: Objective, env: ManagerEnv, env_ids: ManagerEnvIds
 ) -> UpdateReport:
     """One engine update for a reset: the finished envs among ``env_ids`` and their scores."""
     ids = resolve_env_ids(env_ids, env.num_envs, core.engine.device)

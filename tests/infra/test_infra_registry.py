@@ -13,6 +13,7 @@ from adr_infra import (
     Checkpoint,
     Hdf5Store,
     MemoryStore,
+    PathLike,
     RunLayout,
     TorchStore,
     UnknownFormatError,
@@ -23,7 +24,6 @@ from adr_infra import (
     store_for,
     unregister_store,
 )
-from adr_infra.stores import PathLike
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from adr_infra import CheckpointFile, CheckpointSummary, ParamSummary, RunLayout
+    from adr_infra import (
+        CheckpointFile,
+        CheckpointSummary,
+        ParamSummary,
+        RunLayout,
+        WorkerSplit,
+    )
 
 # adr_infra (and torch with it) is imported by the commands, after argument
 # parsing, so that usage errors and --help answer at once.
@@ -101,10 +107,39 @@ def _param_row(p: ParamSummary, capacity: int | None) -> list[str]:
     ]
 
 
-def format_summary(path: str, s: CheckpointSummary) -> str:
-    """The text ``adr-ckpt inspect`` prints."""
+def _adr_state_lines(s: CheckpointSummary) -> list[str]:
+    """What ADR state the checkpoint holds (one or two lines)."""
     from adr_infra import RestoreSource
 
+    if s.source is RestoreSource.ISAACGYMENVS:
+        return ["ADR state    IsaacGymEnvs adr_params (ranges and next limits only)"]
+    if s.source is not RestoreSource.COMPLETE:
+        return ["ADR state    none"]
+    perf = "-" if s.rollout_perf is None else _num(s.rollout_perf)
+    return [
+        f"ADR state    complete engine state, schema {s.engine_schema_version}, "
+        f"parameter set {(s.param_set_hash or '?')[:16]}",
+        f"envs         {s.num_envs}, update {s.step}, queue length {s.queue_length}, "
+        f"rollout performance {perf}",
+    ]
+
+
+def _workers_line(workers: WorkerSplit) -> str:
+    """Each worker kind's count and share."""
+    total = max(workers.total, 1)
+    parts = [
+        f"{label} {count} ({100.0 * count / total:.1f}%)"
+        for label, count in (
+            ("rollout", workers.rollout),
+            ("boundary", workers.boundary),
+            ("test", workers.test),
+        )
+    ]
+    return "workers      " + ", ".join(parts)
+
+
+def format_summary(path: str, s: CheckpointSummary) -> str:
+    """The text ``adr-ckpt inspect`` prints."""
     created = s.created_at or "unknown time"
     lines = [
         f"checkpoint   {path}",
@@ -115,31 +150,9 @@ def format_summary(path: str, s: CheckpointSummary) -> str:
         f"   frame {s.frame if s.frame is not None else '-'}"
         f"   best mean reward {_num(s.last_mean_rewards, none='-')}",
     ]
-    if s.source is RestoreSource.COMPLETE:
-        lines.append(
-            f"ADR state    complete engine state, schema {s.engine_schema_version}, "
-            f"parameter set {(s.param_set_hash or '?')[:16]}"
-        )
-        perf = "-" if s.rollout_perf is None else _num(s.rollout_perf)
-        lines.append(
-            f"envs         {s.num_envs}, update {s.step}, queue length {s.queue_length}, "
-            f"rollout performance {perf}"
-        )
-    elif s.source is RestoreSource.ISAACGYMENVS:
-        lines.append("ADR state    IsaacGymEnvs adr_params (ranges and next limits only)")
-    else:
-        lines.append("ADR state    none")
+    lines += _adr_state_lines(s)
     if s.workers is not None:
-        total = max(s.workers.total, 1)
-        parts = [
-            f"{label} {count} ({100.0 * count / total:.1f}%)"
-            for label, count in (
-                ("rollout", s.workers.rollout),
-                ("boundary", s.workers.boundary),
-                ("test", s.workers.test),
-            )
-        ]
-        lines.append("workers      " + ", ".join(parts))
+        lines.append(_workers_line(s.workers))
     lines.append(f"env state    {', '.join(s.env_state_keys) or '-'}")
     lines.append(f"tensors      {s.tensor_bytes} bytes")
     if s.params:

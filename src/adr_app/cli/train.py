@@ -84,13 +84,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     seed = place.shared_seed(s.seed)
     seed_everything(seed + place.rank, s.torch_deterministic)
     num_envs = plan.num_envs or 1
-    rl_params = plan.rl_params | {"seed": seed + place.rank}
-    rl_params["config"] = rl_params["config"] | {
-        "device": place.device,
-        "device_name": place.device,
-        "env_config": {"seed": seed + place.rank},
-        "num_actors": num_envs,
-    }
+    rl_params = _rl_params(plan, place.device, seed + place.rank, num_envs)
     register_env(env_factory(plan, task_config_for(plan), place, seed), num_envs)
     options = AgentOptions(
         layout=plan.layout,
@@ -113,15 +107,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     runner.load({"params": rl_params})
     if place.rank == 0:
         plan.layout.create()
-        log.info(
-            "%s %s: %d envs%s, run directory %s%s",
-            "playing" if s.test else "training",
-            s.task_name,
-            num_envs,
-            f" x {place.world_size} processes" if place.world_size > 1 else "",
-            plan.layout.experiment_dir,
-            f", from {plan.checkpoint}" if plan.checkpoint else "",
-        )
+        _log_start(plan, num_envs, place.world_size)
     checkpoint = str(plan.checkpoint) if plan.checkpoint else None
     runner.run({"train": not s.test, "play": s.test, "checkpoint": checkpoint, "sigma": None})
     if s.test and players:
@@ -132,6 +118,32 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     if place.rank == 0:
         print(_stopped_line(stop, stopped, place.world_size), file=sys.stderr)
     return EXIT_PREEMPTED
+
+
+def _rl_params(plan: TrainPlan, device: str, seed: int, num_envs: int) -> dict[str, Any]:
+    """The plan's rl_games ``params`` with this process's seed, device and env count."""
+    rl_params = plan.rl_params | {"seed": seed}
+    rl_params["config"] = rl_params["config"] | {
+        "device": device,
+        "device_name": device,
+        "env_config": {"seed": seed},
+        "num_actors": num_envs,
+    }
+    return rl_params
+
+
+def _log_start(plan: TrainPlan, num_envs: int, world_size: int) -> None:
+    """One line: what runs, how many envs and processes, where, from which checkpoint."""
+    s = plan.settings
+    log.info(
+        "%s %s: %d envs%s, run directory %s%s",
+        "playing" if s.test else "training",
+        s.task_name,
+        num_envs,
+        f" x {world_size} processes" if world_size > 1 else "",
+        plan.layout.experiment_dir,
+        f", from {plan.checkpoint}" if plan.checkpoint else "",
+    )
 
 
 def _keep(into: list[Any], item: Any) -> Any:

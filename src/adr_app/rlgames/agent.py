@@ -44,7 +44,7 @@ from adr_app.rlgames.agent_state import (
     capture_agent_state,
 )
 from adr_app.rlgames.env_state import DistributedEnvState
-from adr_app.rlgames.epoch_end import Verdict, agree, failing_ranks_error
+from adr_app.rlgames.epoch_end import EpochAgreement, agree, failing_ranks_error
 from adr_app.rlgames.options import AgentOptions, adr_engine_of
 from adr_app.rlgames.run_record import RUN_RECORD_KEY, RobustBest, RunRecord, robust_npd
 from adr_app.runs.preemption import TrainingStopped
@@ -170,17 +170,19 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         self._agree(False)  # a failed stop save is everyone's error
         raise TrainingStopped(self.epoch_num, None if saved is None else str(saved))
 
-    def _agree(self, stop: bool) -> Verdict:
-        verdict = agree(
+    def _agree(self, stop: bool) -> EpochAgreement:
+        agreement = agree(
             stop,
             self._save_error is not None,
             rank=self.options.rank,
             world_size=self.options.world_size,
             device=self.ppo_device,
         )
-        if verdict.failed_rank is not None:
-            raise failing_ranks_error(self._save_error, verdict, world_size=self.options.world_size)
-        return verdict
+        if agreement.failed_rank is not None:
+            raise failing_ranks_error(
+                self._save_error, agreement, world_size=self.options.world_size
+            )
+        return agreement
 
     def _gather_ranks(self) -> None:
         """Bring every rank's env state and agent state to rank 0 (all ranks call it).

@@ -15,11 +15,11 @@ import torch.distributed as dist
 
 from adr_infra import CheckpointError
 
-__all__ = ["Verdict", "agree", "failing_ranks_error"]
+__all__ = ["EpochAgreement", "agree", "failing_ranks_error"]
 
 
 @attrs.frozen
-class Verdict:
+class EpochAgreement:
     """The ranks' common decision.
 
     Attributes:
@@ -33,34 +33,34 @@ class Verdict:
 
 def agree(
     stop: bool, failed: bool, *, rank: int, world_size: int, device: torch.device | str
-) -> Verdict:
+) -> EpochAgreement:
     """Combine every rank's ``stop`` and ``failed`` (a collective when ``world_size > 1``)."""
     if world_size == 1:
-        return Verdict(stop, 0 if failed else None)
+        return EpochAgreement(stop, 0 if failed else None)
     # Lower ranks win ties: MAX over (world_size - rank) picks the lowest failing rank.
     flags = torch.tensor([int(stop), world_size - rank if failed else 0], device=device)
     dist.all_reduce(flags, op=dist.ReduceOp.MAX)
     stop_all, failed_code = (int(v) for v in flags.tolist())
-    return Verdict(bool(stop_all), world_size - failed_code if failed_code else None)
+    return EpochAgreement(bool(stop_all), world_size - failed_code if failed_code else None)
 
 
 def failing_ranks_error(
-    local: CheckpointError | None, verdict: Verdict, *, world_size: int
+    local: CheckpointError | None, agreement: EpochAgreement, *, world_size: int
 ) -> CheckpointError:
-    """The error of ``verdict.failed_rank``, on every rank (a collective when ``world_size > 1``).
+    """The error of ``agreement.failed_rank``, on every rank (a collective when ``world_size > 1``).
 
     Raises:
-        ValueError: the verdict names no failing rank.
+        ValueError: the agreement names no failing rank.
     """
-    if verdict.failed_rank is None:
+    if agreement.failed_rank is None:
         raise ValueError("failing_ranks_error: no rank failed")
     if world_size == 1:
         if local is None:
             raise ValueError("failing_ranks_error: this process has no error")
         return local
     box: list[object] = [local]
-    dist.broadcast_object_list(box, src=verdict.failed_rank)
+    dist.broadcast_object_list(box, src=agreement.failed_rank)
     error = box[0]
     if not isinstance(error, CheckpointError):
-        raise ValueError(f"rank {verdict.failed_rank} sent no checkpoint error: {error!r}")
+        raise ValueError(f"rank {agreement.failed_rank} sent no checkpoint error: {error!r}")
     return error

@@ -40,6 +40,13 @@ class ActionsMovingAverageConfig(BaseModel):
     schedule_steps: int = Field(default=1, gt=0)
     schedule_freq: int = Field(default=1, gt=0)
 
+    def alpha_at(self, frame: int) -> float:
+        """The weight ``alpha`` after ``frame`` steps (DeXtreme's schedule)."""
+        final, initial = self.range
+        stepped = frame - frame % self.schedule_freq
+        progress = min(stepped, self.schedule_steps) / self.schedule_steps
+        return initial + (final - initial) * progress
+
     @model_validator(mode="after")
     def _alphas_in_unit_interval(self) -> ActionsMovingAverageConfig:
         for value in self.range:

@@ -48,15 +48,14 @@ import torch
 
 from adr_app.tasks.adr_params import REORIENT_ADR_PARAMS, checked_adr_config
 from adr_app.tasks.config import ReorientConfig
-from adr_app.tasks.quat import (
-    canonical,
-    quat_conjugate,
-    quat_from_rotvec,
-    quat_mul,
-    random_quat,
-    rotation_distance,
+from adr_app.tasks.quat import canonical, quat_conjugate, quat_mul, random_quat, rotation_distance
+from adr_app.tasks.reorient_physics import checked_actions, reorient_reward, spin
+from adr_app.tasks.reorient_state import (
+    NUM_ACTIONS,
+    OBS_DIM,
+    ReorientStateful,
+    allocate_task_buffers,
 )
-from adr_app.tasks.reorient_state import ReorientStateful
 from adr_domain import (
     ADREngine,
     BoundaryExchange,
@@ -64,20 +63,9 @@ from adr_domain import (
     is_int,
 )
 
-__all__ = [
-    "NUM_ACTIONS",
-    "OBS_DIM",
-    "ReorientTask",
-    "StepResult",
-]
+__all__ = ["ReorientTask", "StepResult"]
 
 logger = logging.getLogger(__name__)
-
-NUM_ACTIONS: Final = 3
-OBS_DIM: Final = 21
-
-_MIN_INERTIA_FACTOR = 1e-3
-_K_TAYLOR = 1e-6
 
 
 @attrs.frozen(eq=False)
@@ -181,53 +169,20 @@ class ReorientTask(ReorientStateful):
 
         self.frame = 0
         self._queue_head = 0
-        self.action_moving_average = self._alpha_at(0)
+        self.action_moving_average = self.cfg.env.actions_moving_average.alpha_at(0)
         self.consecutive_successes = 0.0
         self._arange = torch.arange(n, device=dev)
-
-        def zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-            return torch.zeros((n, *shape), dtype=dtype, device=dev)
-
-        # Every per-env buffer is updated in place, never rebound, so that
-        # load_state_dict can copy into it.
-        self.rot = zeros(4)
-        self.ang_vel = zeros(3)
-        self.goal_rot = zeros(4)
-        self.progress = zeros(dtype=torch.long)
-        self.steps_without_success = zeros(dtype=torch.long)
-        self.successes = zeros()
-        self.action_queue = zeros(self._queue_size, NUM_ACTIONS)
-        self.prev_command = zeros(NUM_ACTIONS)
-        self.applied_action = zeros(NUM_ACTIONS)
-        self.last_action = zeros(NUM_ACTIONS)
-        self.action_scaling = zeros(NUM_ACTIONS)
-        self.action_additive = zeros(NUM_ACTIONS)
-        self.pose_scaling = zeros(4)
-        self.pose_additive = zeros(4)
-        self.pose_refresh_offset = zeros(dtype=torch.long)
-        self.pose_refreshed = zeros(4)
-        self.pose_observed = zeros(4)
-        self.obs_buf = zeros(OBS_DIM)
-        self._buffers: dict[str, torch.Tensor] = {
-            "rot": self.rot,
-            "ang_vel": self.ang_vel,
-            "goal_rot": self.goal_rot,
-            "progress": self.progress,
-            "steps_without_success": self.steps_without_success,
-            "successes": self.successes,
-            "action_queue": self.action_queue,
-            "prev_command": self.prev_command,
-            "applied_action": self.applied_action,
-            "last_action": self.last_action,
-            "action_scaling": self.action_scaling,
-            "action_additive": self.action_additive,
-            "pose_scaling": self.pose_scaling,
-            "pose_additive": self.pose_additive,
-            "pose_refresh_offset": self.pose_refresh_offset,
-            "pose_refreshed": self.pose_refreshed,
-            "pose_observed": self.pose_observed,
-            "obs": self.obs_buf,
-        }
+        self._buffers = b = allocate_task_buffers(n, self._queue_size, dev)
+        self.rot, self.ang_vel, self.goal_rot = b["rot"], b["ang_vel"], b["goal_rot"]
+        self.progress, self.successes = b["progress"], b["successes"]
+        self.steps_without_success = b["steps_without_success"]
+        self.action_queue, self.prev_command = b["action_queue"], b["prev_command"]
+        self.applied_action, self.last_action = b["applied_action"], b["last_action"]
+        self.action_scaling, self.action_additive = b["action_scaling"], b["action_additive"]
+        self.pose_scaling, self.pose_additive = b["pose_scaling"], b["pose_additive"]
+        self.pose_refresh_offset = b["pose_refresh_offset"]
+        self.pose_refreshed, self.pose_observed = b["pose_refreshed"], b["pose_observed"]
+        self.obs_buf = b["obs"]
         self.reset()
 
     # ------------------------------------------------------------------ API
@@ -270,11 +225,46 @@ class ReorientTask(ReorientStateful):
             ValueError: naming ``actions`` when it is not a floating ``(N, 3)``
                 tensor. Nothing changes then.
         """
-        a = self._checked_actions(actions)
+        a = checked_actions(actions, self.num_envs, self.device)
         env = self.cfg.env
-        adr = self.adr
-        self.action_moving_average = self._alpha_at(self.frame)
+        self.action_moving_average = env.actions_moving_average.alpha_at(self.frame)
+        applied = self._actuate(a)
+        spin(self.rot, self.ang_vel, applied, self.adr, env)
 
+        # Success, reward, termination.
+        self.frame += 1
+        self.progress.add_(1)
+        dist = rotation_distance(self.rot, self.goal_rot)
+        success = dist <= env.success_tolerance
+        self.successes.add_(success)
+        self.steps_without_success.add_(1).masked_fill_(success, 0)
+        timed_out = self.progress >= env.episode_length
+        failed = self.steps_without_success >= env.max_steps_without_success
+        done = timed_out | failed
+        reward = reorient_reward(env, dist, success, failed, a)
+        episode_successes = self.successes.clone()
+        num_finished, report = self._end_episodes(done)
+        new_goal_ids = (success & ~done).nonzero().squeeze(1)
+        if new_goal_ids.numel():
+            self.goal_rot[new_goal_ids] = random_quat(
+                int(new_goal_ids.numel()), self._gen, self.device
+            )
+        self._observe(done)
+        return StepResult(
+            obs=self.obs_buf.clone(),
+            reward=reward,
+            done=done,
+            time_out=timed_out & ~failed,
+            episode_successes=episode_successes,
+            num_finished=num_finished,
+            adr_report=report,
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _actuate(self, a: torch.Tensor) -> torch.Tensor:
+        """Steps 1-4: ``(N, 3)`` the command ``u`` applied this step (buffers written)."""
+        adr = self.adr
         # Latency: a ring buffer whose head advances once per step for all envs.
         size = self._queue_size
         self._queue_head = head = (self._queue_head + 1) % size
@@ -294,91 +284,28 @@ class ReorientTask(ReorientStateful):
         applied = torch.lerp(self.applied_action, noisy, alpha).clamp_(-1.0, 1.0)
         self.applied_action.copy_(applied)
         self.last_action.copy_(a)
+        return applied
 
-        # Exact integration of I dw/dt = tau - c w over dt (stable for any c, I).
-        inertia = env.base_inertia * (
-            adr.get("object_mass").clamp(min=_MIN_INERTIA_FACTOR)
-            * adr.get("object_inertia").clamp(min=_MIN_INERTIA_FACTOR)
-        )
-        k = adr.get("object_damping").clamp(min=0.0) * (env.dt / inertia)
-        phi = torch.where(k > _K_TAYLOR, -torch.expm1(-k) / k.clamp(min=_K_TAYLOR), 1.0 - 0.5 * k)
-        gain = adr.get("actuator_effort").clamp(min=0.0) * (env.max_torque * env.dt) * phi / inertia
-        ang_vel = torch.addcmul(
-            self.ang_vel * torch.exp(-k).unsqueeze(1), gain.unsqueeze(1), applied
-        )
-        self.ang_vel.copy_(ang_vel)
-        rot = quat_mul(quat_from_rotvec(ang_vel * env.dt), self.rot)
-        self.rot.copy_(torch.nn.functional.normalize(rot, dim=1))
+    def _end_episodes(self, done: torch.Tensor) -> tuple[int, UpdateReport | None]:
+        """Step 6's end: finished envs report to ADR and restart with their new values.
 
-        # Success, reward, termination.
-        self.frame += 1
-        self.progress.add_(1)
-        dist = rotation_distance(self.rot, self.goal_rot)
-        success = dist <= env.success_tolerance
-        self.successes.add_(success)
-        self.steps_without_success.add_(1).masked_fill_(success, 0)
-        timed_out = self.progress >= env.episode_length
-        failed = self.steps_without_success >= env.max_steps_without_success
-        done = timed_out | failed
-        reward = env.rot_reward_scale / (dist + env.rot_eps)
-        reward = reward + env.dist_reward_scale * dist
-        reward = reward + env.reach_goal_bonus * success.float()
-        reward = reward + env.action_penalty_scale * a.square().sum(1)
-        reward = reward + env.no_success_penalty * failed.float()
-        episode_successes = self.successes.clone()
-
+        Returns:
+            The number of finished envs and the engine's report (None when the
+            engine was not updated).
+        """
         done_ids = done.nonzero().squeeze(1)
         num_finished = int(done_ids.numel())
         report: UpdateReport | None = None
         if num_finished or self._update_every_step:
             # The engine records the results and resamples these envs' values
             # before they are re-initialised with them.
-            report = adr.update(done_ids, self.successes)
+            report = self.adr.update(done_ids, self.successes)
         if num_finished:
             mean = float(self.successes.index_select(0, done_ids).mean().item())
-            w = env.aver_factor
+            w = self.cfg.env.aver_factor
             self.consecutive_successes = w * mean + (1.0 - w) * self.consecutive_successes
             self._reset_envs(done_ids, stagger=False)
-        new_goal_ids = (success & ~done).nonzero().squeeze(1)
-        if new_goal_ids.numel():
-            self.goal_rot[new_goal_ids] = random_quat(
-                int(new_goal_ids.numel()), self._gen, self.device
-            )
-        self._observe(done)
-        return StepResult(
-            obs=self.obs_buf.clone(),
-            reward=reward,
-            done=done,
-            time_out=timed_out & ~failed,
-            episode_successes=episode_successes,
-            num_finished=num_finished,
-            adr_report=report,
-        )
-
-    # ------------------------------------------------------------------ internals
-
-    def _alpha_at(self, frame: int) -> float:
-        """Moving-average weight at a step count (DeXtreme's schedule)."""
-        ma = self.cfg.env.actions_moving_average
-        final, initial = ma.range
-        stepped = frame - frame % ma.schedule_freq
-        progress = min(stepped, ma.schedule_steps) / ma.schedule_steps
-        return initial + (final - initial) * progress
-
-    def _checked_actions(self, actions: torch.Tensor) -> torch.Tensor:
-        if not isinstance(actions, torch.Tensor):
-            raise ValueError(
-                f"actions: expected a ({self.num_envs}, {NUM_ACTIONS}) tensor, "
-                f"got {type(actions).__name__}"
-            )
-        if tuple(actions.shape) != (self.num_envs, NUM_ACTIONS):
-            raise ValueError(
-                f"actions: expected shape ({self.num_envs}, {NUM_ACTIONS}), "
-                f"got {tuple(actions.shape)}"
-            )
-        if not actions.is_floating_point():
-            raise ValueError(f"actions: expected a floating tensor, got {actions.dtype}")
-        return actions.to(device=self.device, dtype=torch.float32).clamp(-1.0, 1.0)
+        return num_finished, report
 
     def _reset_envs(self, ids: torch.Tensor, *, stagger: bool) -> None:
         """Start a new episode in envs ``ids`` with their current ADR values."""

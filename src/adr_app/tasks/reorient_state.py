@@ -10,12 +10,20 @@ import torch
 from adr_domain import ENGINE_STATE_KEY, ADREngine, Commit, EngineState, StateReader
 
 __all__ = [
+    "NUM_ACTIONS",
+    "OBS_DIM",
     "STATE_SCHEMA_VERSION",
     "TASK_NAME",
     "ReorientState",
     "ReorientStateful",
     "ReorientTaskState",
+    "allocate_task_buffers",
 ]
+
+NUM_ACTIONS: Final = 3
+"""Torque components of an action."""
+OBS_DIM: Final = 21
+"""Entries of one env's observation."""
 
 STATE_SCHEMA_VERSION: Final = 1
 """Version of :class:`ReorientState` written by this code."""
@@ -80,6 +88,39 @@ class ReorientState(TypedDict):
     task_name: str
     adr: EngineState
     task: ReorientTaskState
+
+
+def allocate_task_buffers(
+    num_envs: int, queue_size: int, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """Zeroed per-env buffers of the task, by their :class:`ReorientTaskState` names.
+
+    Each is updated in place, never rebound, so that a load can copy into it.
+    """
+
+    def zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return torch.zeros((num_envs, *shape), dtype=dtype, device=device)
+
+    return {
+        "rot": zeros(4),
+        "ang_vel": zeros(3),
+        "goal_rot": zeros(4),
+        "progress": zeros(dtype=torch.long),
+        "steps_without_success": zeros(dtype=torch.long),
+        "successes": zeros(),
+        "action_queue": zeros(queue_size, NUM_ACTIONS),
+        "prev_command": zeros(NUM_ACTIONS),
+        "applied_action": zeros(NUM_ACTIONS),
+        "last_action": zeros(NUM_ACTIONS),
+        "action_scaling": zeros(NUM_ACTIONS),
+        "action_additive": zeros(NUM_ACTIONS),
+        "pose_scaling": zeros(4),
+        "pose_additive": zeros(4),
+        "pose_refresh_offset": zeros(dtype=torch.long),
+        "pose_refreshed": zeros(4),
+        "pose_observed": zeros(4),
+        "obs": zeros(OBS_DIM),
+    }
 
 
 class ReorientStateful:

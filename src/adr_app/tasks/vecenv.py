@@ -22,7 +22,8 @@ import torch
 from gymnasium import spaces
 
 from adr_app.tasks.config import ReorientConfig
-from adr_app.tasks.reorient import NUM_ACTIONS, OBS_DIM, ReorientTask
+from adr_app.tasks.reorient import ReorientTask
+from adr_app.tasks.reorient_state import NUM_ACTIONS, OBS_DIM
 from adr_domain import ADREngine, BoundaryExchange, StateReader
 
 __all__ = [

@@ -29,7 +29,7 @@ from mjlab.managers.event_manager import EventTermCfg
 
 from adr_domain import ADRConfig, ADREngine, Commit, StateReader, commit_all
 from adr_lab.core import LAB_STATE_KEY
-from adr_lab.manager import EnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
+from adr_lab.manager import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.mjlab.fields import FieldBinding, FieldWriter, declared_fields
 from adr_lab.objectives import Objective
 
@@ -131,7 +131,7 @@ class AdrCurriculum:
         """The engine (``engine.get(name, env_ids)`` reads a tensor parameter)."""
         return self.core.engine
 
-    def __call__(self, env: ManagerBasedRlEnv, env_ids: EnvIds, **params: Any) -> None:
+    def __call__(self, env: ManagerBasedRlEnv, env_ids: ManagerEnvIds, **params: Any) -> None:
         """Update the engine with the finished envs among ``env_ids``; log ``adr/...``."""
         update_on_reset(self.core, self.objective, env, env_ids)
         publish_log(env.extras, self.core)
@@ -190,7 +190,7 @@ class AdrModelFields:
         self.model_fields, self.recompute = declared_fields(spec.bindings)
         self._name = spec.name
 
-    def __call__(self, env: ManagerBasedRlEnv, env_ids: EnvIds, **params: Any) -> None:
+    def __call__(self, env: ManagerBasedRlEnv, env_ids: ManagerEnvIds, **params: Any) -> None:
         """Write the values of ``env_ids`` (the envs being reset)."""
         term = adr_term(env, self._name)
         term.apply(resolve_env_ids(env_ids, env.num_envs, term.engine.device))
@@ -208,7 +208,7 @@ class AdrStepSync:
     def __init__(self, cfg: EventTermCfg, env: ManagerBasedRlEnv) -> None:
         self._name = _spec(cfg).name
 
-    def __call__(self, env: ManagerBasedRlEnv, env_ids: EnvIds, **params: Any) -> None:
+    def __call__(self, env: ManagerBasedRlEnv, env_ids: ManagerEnvIds, **params: Any) -> None:
         """Update with nothing when this step will not reset any env of this rank."""
         term = adr_term(env, self._name)
         if not term.core.distributed:
