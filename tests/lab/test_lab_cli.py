@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adr_app import plot
+from adr_app.cli import plot
 from adr_infra import load_checkpoint
 from adr_lab.tasks.cartpole import TASK_ID
 from app_helpers import run_app
