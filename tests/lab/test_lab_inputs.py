@@ -97,3 +97,12 @@ def test_an_objective_that_turns_non_finite_later_stops_at_that_reset_naming_it(
     with pytest.raises(ValueError, match=r"late_nan.*objective"):
         run(env, 3)
     assert int(engine.queue_lengths.sum()) == 0
+
+
+def test_an_unknown_operation_is_refused_in_one_line_naming_the_valid_ones() -> None:
+    """FieldBinding(operation="mul") says which operations exist, without attrs' Attribute dump."""
+    with pytest.raises(ValueError, match="operation must be one of") as info:
+        FieldBinding("pole_mass", "body_mass", POLE, operation="mul")
+    message = str(info.value)
+    assert "\n" not in message and "Attribute(" not in message
+    assert "scale, add, abs" in message and "'mul'" in message and "'pole_mass'" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -14,12 +15,13 @@ import lab_resume_worker
 from adr_app.cli import ckpt as ckpt_cli
 from adr_domain import WorkerType
 from adr_infra import (
+    CheckpointError,
     CorruptCheckpointError,
     IncompatibleCheckpointError,
     load_checkpoint,
     summarize,
 )
-from adr_lab.mjlab import adr_term
+from adr_lab.mjlab import AdrSpec, adr_term, attach_adr
 from adr_lab.mjlab.runner import AdrOnPolicyRunner
 from adr_lab.tasks.cartpole import cartpole_adr_runner_cfg
 from app_helpers import run_app, trees_equal
@@ -175,3 +177,43 @@ def test_a_checkpoint_of_another_parameter_set_is_refused_naming_the_file(tmp_pa
     with pytest.raises(IncompatibleCheckpointError, match="pole_length") as info:
         _runner(other).load(str(path))
     assert str(path) in str(info.value)
+
+
+def test_a_converted_h5_checkpoint_is_refused_naming_the_file_and_the_pt_it_needs(
+    tmp_path: Path,
+) -> None:
+    """adr-ckpt convert's .h5 is refused in one line naming it, not with an UnpicklingError."""
+    _, path = _trained(tmp_path)
+    h5 = tmp_path / "model_7.h5"
+    assert ckpt_cli.main(["convert", str(path), str(h5)]) == 0
+    fresh = RslRlVecEnvWrapper(build(cartpole_cfg(8)))
+    before = adr_term(fresh.unwrapped).state_dict()
+    with pytest.raises(CheckpointError, match=r"\.pt") as info:
+        _runner(fresh).load(str(h5))
+    assert str(h5) in str(info.value) and "\n" not in str(info.value)
+    assert trees_equal(adr_term(fresh.unwrapped).state_dict(), before) == []
+
+
+def test_another_number_of_envs_warns_naming_both_counts_and_what_was_restored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Loading 8 envs' checkpoint into 3 envs says so at WARNING: counts, curriculum, redraw."""
+    _, path = _trained(tmp_path)
+    play = RslRlVecEnvWrapper(build(cartpole_cfg(3)))
+    with caplog.at_level(logging.WARNING, logger="adr_lab"):
+        _runner(play).load(str(path), load_cfg={"actor": True})
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    message = record.getMessage()
+    assert "8 envs" in message and "has 3" in message
+    assert "ranges" in message and "drawn afresh" in message
+
+
+def test_two_adr_terms_in_one_env_are_refused_when_the_runner_starts(tmp_path: Path) -> None:
+    """The runner refuses a second ADR term, naming both, before training (not at first save)."""
+    cfg = cartpole_cfg(4)
+    noise = {"init_range": [0.0, 0.0], "limits": [0.0, 0.1], "delta": 0.01}
+    adr = {**small_adr(), "params": {"more_noise": noise}}
+    second = AdrSpec(adr=adr, objective=_good, name="adr_b")
+    env = RslRlVecEnvWrapper(build(attach_adr(cfg, second)))
+    with pytest.raises(ValueError, match=r"one ADR curriculum term.*'adr', 'adr_b'"):
+        _runner(env)

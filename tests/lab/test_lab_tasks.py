@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from mjlab.tasks.registry import list_tasks, load_env_cfg, load_runner_cls
@@ -9,7 +13,11 @@ from mjlab.tasks.registry import list_tasks, load_env_cfg, load_runner_cls
 from adr_lab.mjlab import adr_term
 from adr_lab.mjlab.runner import AdrOnPolicyRunner
 from adr_lab.tasks import TASK_IDS, go1
+from app_helpers import run_app
 from lab_helpers import build, expected, run, written
+from paths import SRC
+
+CPU = {"CUDA_VISIBLE_DEVICES": "", "MJLAB_WARP_QUIET": "1"}
 
 
 @pytest.mark.parametrize("task_id", TASK_IDS)
@@ -34,3 +42,21 @@ def test_the_go1_task_writes_foot_friction_and_trunk_mass_into_the_model() -> No
     for binding in go1.BINDINGS[:2]:
         values = engine.get(binding.param)
         torch.testing.assert_close(written(env, binding), expected(env, binding, values))
+
+
+IMPORT_FIRST = (
+    "from adr_lab.mjlab import attach_adr\n"
+    "from mjlab.tasks.registry import load_env_cfg\n"
+    "load_env_cfg('Mjlab-Cartpole-Balance-Adr')\n"
+)
+"""What a user ran (issue 17): our package first, then mjlab's registry."""
+
+
+def test_importing_adr_lab_mjlab_before_mjlab_registers_the_tasks_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A fresh interpreter importing adr_lab.mjlab before mjlab finds the ADR tasks, cleanly."""
+    env = {"PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    result = run_app([sys.executable, "-c", IMPORT_FIRST], tmp_path, 300, {**env, **CPU})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "[WARN]" not in result.stderr, result.stderr

@@ -29,10 +29,12 @@ from mjlab.managers.event_manager import RecomputeLevel, requires_model_fields
 from mjlab.managers.scene_entity_config import SceneEntityCfg
 
 from adr_domain import ADREngine, Commit, StateReader
+from adr_lab.mjlab.cells import binding_error as _fail
+from adr_lab.mjlab.cells import check_cells, exact_values
+from adr_lab.validity import OPERATIONS
 
 __all__ = ["DR_FUNCTIONS", "FieldBinding", "FieldWriter", "actuator_gear"]
 
-OPERATIONS = ("scale", "add", "abs")
 DrFunction = Callable[..., None]
 
 
@@ -110,8 +112,16 @@ class FieldBinding:
     param: str
     field: str
     asset_cfg: SceneEntityCfg
-    operation: str = attrs.field(default="scale", validator=attrs.validators.in_(OPERATIONS))
+    operation: str = attrs.field(default="scale")
     axes: tuple[int, ...] | None = None
+
+    @operation.validator
+    def _check_operation(self, attribute: attrs.Attribute[str], value: object) -> None:
+        if value not in OPERATIONS:
+            raise ValueError(
+                f"FieldBinding of parameter {self.param!r}: operation must be one of "
+                f"{', '.join(OPERATIONS)}, got {value!r}"
+            )
 
     @property
     def func(self) -> DrFunction:
@@ -135,18 +145,6 @@ def declared_fields(bindings: Iterable[FieldBinding]) -> tuple[tuple[str, ...], 
     return tuple(fields), level
 
 
-def _exact(values: torch.Tensor) -> dr.Distribution:
-    """A ``dr`` distribution whose samples are ``values``, one per env, on every element."""
-    flat = values.float()
-
-    def sample(
-        lower: torch.Tensor, upper: torch.Tensor, shape: tuple[int, ...], device: str
-    ) -> torch.Tensor:
-        return flat.view(-1, *([1] * (len(shape) - 1))).expand(shape).to(device)
-
-    return dr.Distribution(name="adr-engine-values", sample=sample)
-
-
 @attrs.frozen
 class _Resolved:
     """A checked binding: its resolved entity selection and parameter index."""
@@ -168,7 +166,10 @@ class FieldWriter:
         ValueError: naming the binding, when its parameter is unknown or not a
             tensor parameter, its field is not in the model or has no ``dr``
             function, its entity or elements are not in the scene, or an axis
-            is out of the field's range.
+            is out of the field's range; when the parameter's init range or
+            limits could put an element outside the field's valid domain
+            (:mod:`adr_lab.validity`); when two bindings write the same element
+            and axis of a field.
     """
 
     def __init__(
@@ -177,6 +178,7 @@ class FieldWriter:
         self._env = env
         self._engine = engine
         self._resolved = [_resolve(env, engine, b) for b in bindings]
+        check_cells(env, engine.cfg.params, [(r.binding, r.asset_cfg) for r in self._resolved])
         self.fields, self.recompute_level = declared_fields(bindings)
         self._targets = tuple(dict.fromkeys(b.field for b in bindings))
 
@@ -195,7 +197,7 @@ class FieldWriter:
                 env_ids,
                 ranges=(lo, hi),
                 asset_cfg=item.asset_cfg,
-                distribution=_exact(values),
+                distribution=exact_values(values),
                 operation=b.operation,
                 axes=None if b.axes is None else list(b.axes),
             )
@@ -234,10 +236,6 @@ class FieldWriter:
             self.recompute()
 
         return commit
-
-
-def _fail(binding: FieldBinding, problem: str) -> ValueError:
-    return ValueError(f"ADR binding of parameter {binding.param!r} to {binding.field!r}: {problem}")
 
 
 def _resolve(env: ManagerBasedRlEnv, engine: ADREngine, binding: FieldBinding) -> _Resolved:

@@ -20,16 +20,19 @@ import os
 from typing import Any
 
 import torch
-from mjlab.rl import MjlabOnPolicyRunner
+from mjlab.envs import ManagerBasedRlEnv
+from mjlab.rl import MjlabOnPolicyRunner, RslRlVecEnvWrapper
 
 from adr_domain import ENGINE_STATE_KEY, Commit, StateError
 from adr_infra import (
     Checkpoint,
     IncompatibleCheckpointError,
+    TorchStore,
     load_checkpoint,
     save_checkpoint,
 )
 from adr_infra.distributed import init_process_group
+from adr_infra.stores import resolve_location
 from adr_lab.mjlab.terms import AdrCurriculum, adr_terms
 
 __all__ = ["AdrOnPolicyRunner"]
@@ -44,12 +47,59 @@ def _no_commit() -> None:
     """Nothing to restore."""
 
 
+def _one_adr_term(env: ManagerBasedRlEnv) -> AdrCurriculum | None:
+    """The env's ADR curriculum term, if any.
+
+    Raises:
+        ValueError: the env has several (a checkpoint holds one ADR state).
+    """
+    terms = adr_terms(env)
+    if len(terms) > 1:
+        names = ", ".join(repr(name) for name in terms)
+        raise ValueError(
+            f"AdrOnPolicyRunner supports one ADR curriculum term per env; this env has "
+            f"{len(terms)} ({names}): put all ADR parameters and bindings into one AdrSpec"
+        )
+    return next(iter(terms.values()), None)
+
+
+def _torch_file(path: str) -> str:
+    """The location rsl_rl's ``torch.load`` reads for ``path``.
+
+    Raises:
+        CheckpointError: naming the file, when it is not a torch (``.pt``) checkpoint.
+    """
+    store, location = resolve_location(path)
+    if not isinstance(store, TorchStore):
+        raise IncompatibleCheckpointError(
+            path,
+            "not a torch checkpoint (an HDF5 file, as adr-ckpt convert writes): the rsl_rl "
+            "runner loads only .pt files; load the run's .pt checkpoint, or convert this one "
+            f"back with: adr-ckpt convert {path} {location.rsplit('.', 1)[0]}.pt",
+        )
+    return location
+
+
 class AdrOnPolicyRunner(MjlabOnPolicyRunner):
     """mjlab's on-policy runner that saves and restores the complete ADR state.
 
     Works for any mjlab env; with no ADR term it saves what mjlab's runner
     saves, in a sim2real-adr checkpoint file.
+
+    Raises:
+        ValueError: the env has more than one ADR curriculum term (refused
+            before any set-up: a checkpoint holds one ADR state).
     """
+
+    def __init__(
+        self,
+        env: RslRlVecEnvWrapper,
+        train_cfg: dict[str, Any],
+        log_dir: str | None = None,
+        device: str = "cpu",
+    ) -> None:
+        _one_adr_term(env.unwrapped)
+        super().__init__(env, train_cfg, log_dir, device)
 
     def save(self, path: str, infos: dict[str, Any] | None = None) -> None:
         """Write the checkpoint at ``path`` atomically, with the ADR state and a checksum."""
@@ -84,20 +134,19 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
         curriculum (ranges, queues) and draws its envs' values from it.
 
         Raises:
-            CheckpointError: the file is missing, damaged or its ADR state does
-                not fit this env (the message names the file and the entry).
+            CheckpointError: the file is missing, damaged, not a ``.pt`` file,
+                or its ADR state does not fit this env (the message names the
+                file and the entry).
         """
+        location = _torch_file(path)
         checkpoint = load_checkpoint(path)
         commit = self._stage_adr(checkpoint, path)
-        infos: dict[str, Any] = super().load(path, load_cfg, strict, map_location)
+        infos: dict[str, Any] = super().load(location, load_cfg, strict, map_location)
         commit()
         return infos
 
     def _adr_term(self) -> AdrCurriculum | None:
-        terms = adr_terms(self.env.unwrapped)
-        if len(terms) > 1:
-            raise ValueError("AdrOnPolicyRunner supports one ADR curriculum term per env")
-        return terms[0] if terms else None
+        return _one_adr_term(self.env.unwrapped)
 
     def _stage_adr(self, checkpoint: Checkpoint, path: str) -> Commit:
         """Check the checkpoint's ADR state against this env; the commit restores it."""
@@ -110,8 +159,20 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
             return _no_commit
         saved_envs = checkpoint.engine_state.get("num_envs") if checkpoint.engine_state else None
         shared_only = self.gpu_global_rank != 0 or saved_envs != term.core.num_envs
-        if shared_only:
-            log.info("%s: restoring the shared ADR curriculum only", path)
+        if saved_envs != term.core.num_envs:
+            log.warning(
+                "%s was saved with %s envs, this env has %d: restoring the shared ADR "
+                "curriculum only (ranges, next limits, queues); every env's ADR values are "
+                "drawn afresh from the restored ranges (the saved per-env values and model "
+                "fields are not restored)",
+                path,
+                saved_envs,
+                term.core.num_envs,
+            )
+        elif shared_only:
+            log.info(
+                "%s: rank %d restores the shared ADR curriculum only", path, self.gpu_global_rank
+            )
         try:
             return term.stage_state_dict(env_state, shared_only=shared_only)
         except StateError as exc:

@@ -220,13 +220,13 @@ class AdrStepSync:
         publish_log(env.extras, term.core)
 
 
-def adr_terms(env: ManagerBasedRlEnv) -> list[AdrCurriculum]:
-    """Every ADR curriculum term of the env (none before its curriculum manager exists)."""
+def adr_terms(env: ManagerBasedRlEnv) -> dict[str, AdrCurriculum]:
+    """Every ADR curriculum term of the env by name (none before its curriculum manager exists)."""
     manager = getattr(env, "curriculum_manager", None)
     if not isinstance(manager, CurriculumManager):
-        return []
-    funcs = [manager.get_term_cfg(name).func for name in manager.active_terms]
-    return [f for f in funcs if isinstance(f, AdrCurriculum)]
+        return {}
+    funcs = {name: manager.get_term_cfg(name).func for name in manager.active_terms}
+    return {name: f for name, f in funcs.items() if isinstance(f, AdrCurriculum)}
 
 
 def adr_term(env: ManagerBasedRlEnv, name: str = "adr") -> AdrCurriculum:
