@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["config_dir", "main", "run"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("adr_app.cli.train")  # also under `python -m`, where __name__ is __main__
 
 PROG = "adr-train"
 
@@ -171,6 +171,10 @@ def _configure_logging(level: str) -> None:
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for name in ("adr_app", "adr_domain", "adr_infra", "adr_isaac"):
         logging.getLogger(name).setLevel(level)
+    # Hydra's logging set-up disables the loggers that exist before it (this module's).
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith("adr_") and isinstance(logger, logging.Logger):
+            logger.disabled = False
     progress = logging.getLogger("adr_app.progress")
     if not progress.handlers:
         handler = logging.StreamHandler(sys.stdout)

@@ -89,7 +89,7 @@ def read_run_file(path: Path) -> dict[str, Any]:
 
 def settings_json(settings: Mapping[str, Any]) -> str:
     """The settings as the checkpoint carries them (one string: any store keeps it)."""
-    return json.dumps(dict(settings), sort_keys=True)
+    return json.dumps(dict(settings))  # key order matters: ADR parameters are ordered
 
 
 def settings_from_json(text: object) -> dict[str, Any] | None:

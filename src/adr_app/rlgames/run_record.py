@@ -29,7 +29,6 @@ from adr_infra import CheckpointKind, CheckpointName, RunLayout
 __all__ = ["RUN_RECORD_KEY", "RobustBest", "RunRecord", "robust_npd"]
 
 
-
 def robust_npd(engine: ADREngine) -> float | None:
     """The NPD the engine's ranges reach, if the rollout performance meets the ADR high
     threshold; None otherwise (no rollout worker finished yet, or performance too low)."""
