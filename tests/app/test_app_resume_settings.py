@@ -15,11 +15,18 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
-from adr_infra import Checkpoint, load_checkpoint
-from adr_infra.checkpoint import encode_payload
-from app_helpers import ADR_TRAIN, Running, adr_train, checkpoints, epochs_printed, run_app
+from adr_infra import load_checkpoint
+from app_helpers import (
+    ADR_TRAIN,
+    TINY,
+    Running,
+    adr_train,
+    checkpoints,
+    epochs_printed,
+    rsl_rl_file,
+    run_app,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -128,24 +135,6 @@ def test_a_checkpoint_path_outside_its_run_carries_the_settings(
     assert "training Reorient: 64 envs" in resumed.stderr
 
 
-def rsl_rl_file(path: Path, *, with_adr_kit: bool) -> None:
-    """What mjlab's rsl_rl runner (adr_lab.mjlab.runner) writes, with torch.save."""
-    policy = {
-        "model_state_dict": {"actor.0.weight": torch.zeros(4, 3)},
-        "optimizer_state_dict": {"state": {}, "param_groups": []},
-        "iter": 2,
-        "infos": {"env_state": {"common_step_counter": 48}},
-    }
-    env_state = {"common_step_counter": 48}
-    payload = (
-        encode_payload(Checkpoint.create(policy, env_state, experiment="cartpole_adr"))
-        if with_adr_kit
-        else {**policy, "env_state": env_state}
-    )
-    path.parent.mkdir(parents=True)
-    torch.save(payload, path)
-
-
 @pytest.mark.parametrize("with_adr_kit", [True, False], ids=["sim2real-adr", "plain"])
 def test_an_mjlab_checkpoint_is_refused_before_anything_is_built(
     tmp_path: Path, with_adr_kit: bool
@@ -190,3 +179,11 @@ def test_sigterm_before_the_first_epoch_names_a_command_that_works(tmp_path: Pat
     again = run_app(command, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert epochs_printed(again.stdout)[-1] == 2
+
+
+def test_a_new_robust_best_does_not_bury_the_progress_lines(tmp_path: Path) -> None:
+    """ADR widens nearly every epoch: the robust file is saved, its lines stay at DEBUG."""
+    done = adr_train(tmp_path, *TINY, "max_iterations=4", "experiment=r")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "runs" / "r" / "nn" / "r_robust.pth").is_file()
+    assert "robust" not in done.stderr and epochs_printed(done.stdout) == [1, 2, 3, 4]
