@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from app_helpers import rsl_rl_file
+from app_helpers import rsl_rl_file, run_module
 
 
 def adr_ckpt(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adr_app.cli.ckpt", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return run_module(cwd, "adr_app.cli.ckpt", *args)
 
 
 def mjlab_run(tmp_path: Path) -> Path:

@@ -4,9 +4,9 @@ writes, each failure one line, the path it reports the path it wrote."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+from app_helpers import run_module
 from mounts import fill, small_tmpfs
 
 
@@ -26,14 +26,7 @@ def run_with_scalars(tmp_path: Path) -> Path:
 
 
 def adr_plot(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "adr_app.cli.plot", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    return run_module(cwd, "adr_app.cli.plot", *args)
 
 
 def one_error_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -188,3 +188,8 @@ def rsl_rl_file(path: Path, *, with_adr_kit: bool, iteration: int = 2) -> None:
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
+
+
+def run_module(cwd: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m <module> <args>`` in ``cwd`` (a CLI of the app), capturing text output."""
+    return run_app([sys.executable, "-m", module, *args], cwd, timeout=120)
