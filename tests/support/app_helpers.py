@@ -12,7 +12,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from adr_infra import load_checkpoint, tree_differences
+import torch
+
+from adr_infra import Checkpoint, load_checkpoint, tree_differences
+from adr_infra.checkpoint import encode_payload
 
 # Small enough to train an epoch in a fraction of a second on one core; ADR
 # thresholds below any possible mean so every full queue widens its bound.
@@ -167,3 +170,26 @@ def with_overrides(command: list[str], **values: str) -> list[str]:
         else arg
         for arg in command
     ]
+
+
+def rsl_rl_file(path: Path, *, with_adr_kit: bool, iteration: int = 2) -> None:
+    """What mjlab's rsl_rl runner (adr_lab.mjlab.runner) writes, with torch.save."""
+    policy = {
+        "model_state_dict": {"actor.0.weight": torch.zeros(4, 3)},
+        "optimizer_state_dict": {"state": {}, "param_groups": []},
+        "iter": iteration,
+        "infos": {"env_state": {"common_step_counter": 48}},
+    }
+    env_state = {"common_step_counter": 48}
+    payload = (
+        encode_payload(Checkpoint.create(policy, env_state, experiment="cartpole_adr"))
+        if with_adr_kit
+        else {**policy, "env_state": env_state}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+
+
+def run_module(cwd: Path, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m <module> <args>`` in ``cwd`` (a CLI of the app), capturing text output."""
+    return run_app([sys.executable, "-m", module, *args], cwd, timeout=120)

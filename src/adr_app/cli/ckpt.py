@@ -5,7 +5,9 @@ Usage::
     adr-ckpt inspect PATH [--adr-config cfg/adr/dextreme.yaml]
     adr-ckpt inspect latest|best|reward_best --experiment NAME [--train-dir runs]
     adr-ckpt convert SRC DST [--force]          # any store -> any store, by suffix
+    adr-ckpt inspect RUN_DIR | latest --run-dir RUN_DIR   # its latest (rsl_rl: model_<it>.pt)
     adr-ckpt list NAME [--train-dir runs]
+    adr-ckpt list RUN_DIR                        # runs/<exp>, or logs/rsl_rl/<exp>/<time>
 
 Exit status: 0 success, 1 error (one line on stderr, no traceback), 2 usage.
 """
@@ -201,20 +203,42 @@ def _load_adr_config(path: str | None) -> dict[str, Any] | None:
     return data
 
 
-def _resolve(path: str, experiment: str | None, train_dir: str) -> str:
+def _resolve(path: str, experiment: str | None, train_dir: str, run_dir: str | None) -> str:
+    """A file; a run directory's latest; or a selector of ``--experiment``/``--run-dir``."""
     from adr_infra import SELECTORS, RunLayout
 
     if path in SELECTORS:
+        if run_dir is not None:
+            return _resolve_in_run_dir(Path(run_dir), path)
         if experiment is None:
-            raise CliError(f"'{path}' needs --experiment NAME")
+            raise CliError(f"'{path}' needs --experiment NAME or --run-dir DIR")
         return str(RunLayout(experiment, train_dir).resolve(path))
+    if Path(path).is_dir():
+        return _resolve_in_run_dir(Path(path), "latest")
     return path
+
+
+def _resolve_in_run_dir(directory: Path, which: str) -> str:
+    from adr_app.cli.run_dirs import is_rl_games_run, rsl_rl_latest
+    from adr_infra import RunLayout
+
+    if is_rl_games_run(directory):
+        return str(RunLayout(directory.name, directory.parent).resolve(which))
+    latest = rsl_rl_latest(directory)
+    if latest is None:
+        raise CliError(
+            f"{directory}: not a run directory (no nn/ of an rl_games run, no model_<it>.pt "
+            "of an rsl_rl run)"
+        )
+    if which != "latest":
+        raise CliError(f"{directory}: an rsl_rl run has no '{which}' checkpoint; use latest")
+    return str(latest)
 
 
 def _inspect(args: argparse.Namespace) -> int:
     from adr_infra import load_checkpoint, summarize
 
-    path = _resolve(args.path, args.experiment, args.train_dir)
+    path = _resolve(args.path, args.experiment, args.train_dir, args.run_dir)
     checkpoint = load_checkpoint(path)
     summary = summarize(checkpoint, adr_config=_load_adr_config(args.adr_config))
     print(format_summary(path, summary))
@@ -262,12 +286,19 @@ def _epoch_of(file: CheckpointFile, marked: bool) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from adr_app.cli.run_dirs import is_rl_games_run, rsl_rl_models
     from adr_infra import RunLayout
 
-    layout = RunLayout(args.experiment, args.train_dir)
+    given = Path(args.experiment)
+    if given.is_dir() and not is_rl_games_run(given) and rsl_rl_models(given):
+        return _list_rsl_rl(given)
+    if given.is_dir() and is_rl_games_run(given):
+        layout = RunLayout(given.name, given.parent)
+    else:
+        layout = RunLayout(args.experiment, args.train_dir)
     files = layout.checkpoints()
     if not files:
-        raise CliError(f"{layout.nn_dir}: no checkpoints of experiment {args.experiment!r}")
+        raise CliError(f"{layout.nn_dir}: no checkpoints of experiment {layout.experiment!r}")
     chosen = {
         "latest": layout.latest(),
         "best": layout.best(),
@@ -292,19 +323,40 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _list_rsl_rl(directory: Path) -> int:
+    """An rsl_rl (mjlab) run's ``model_<it>.pt`` files by iteration, the newest marked."""
+    from adr_app.cli.run_dirs import rsl_rl_models
+
+    models = rsl_rl_models(directory)
+    rows = [
+        [path.name, "rsl_rl", str(it), "latest" if i == len(models) - 1 else ""]
+        for i, (it, path) in enumerate(models)
+    ]
+    print(f"{directory} (rsl_rl run):")
+    print("\n".join(_table(["file", "kind", "iteration", "checkpoint="], rows)))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Inspect and convert checkpoints.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("inspect", help="show a checkpoint's metadata and ADR state")
     p.add_argument(
-        "path", help="checkpoint file (.pth, .h5, ...) or 'latest', 'best', 'reward_best'"
+        "path",
+        help="checkpoint file (.pth, .h5, ...), a run directory (its latest), or 'latest', "
+        "'best', 'reward_best'",
     )
     p.add_argument(
         "--adr-config",
         help="ADR config YAML (init ranges, limits, deltas; default: the checkpoint's own)",
     )
     p.add_argument("--experiment", "-e", help="experiment name, for latest/best/reward_best")
+    p.add_argument(
+        "--run-dir",
+        help="run directory, for latest/best/reward_best: runs/<experiment>, or an rsl_rl "
+        "(mjlab) run logs/rsl_rl/<experiment>/<time> (latest: the highest model_<it>.pt)",
+    )
     p.add_argument("--train-dir", default="runs", help="directory of all runs (default: runs)")
     p.set_defaults(func=_inspect)
 
@@ -315,7 +367,11 @@ def _parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_convert)
 
     ls = sub.add_parser("list", help="list an experiment's checkpoints")
-    ls.add_argument("experiment", help="experiment name")
+    ls.add_argument(
+        "experiment",
+        help="experiment name, or a run directory (runs/<experiment>, or an rsl_rl run "
+        "logs/rsl_rl/<experiment>/<time>)",
+    )
     ls.add_argument("--train-dir", default="runs", help="directory of all runs (default: runs)")
     ls.set_defaults(func=_list)
     return parser

@@ -16,9 +16,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-__all__ = ["figure", "main", "read_adr_scalars", "render"]
+__all__ = ["figure", "main", "output_path", "read_adr_scalars", "render"]
 
 Series = list[tuple[int, float]]
+
+DEFAULT_NAME = "adr_ranges.png"
+"""The PNG's name in the run directory (or in the directory given with ``-o``)."""
 
 
 def read_adr_scalars(summaries: Path) -> tuple[dict[str, dict[str, Series]], Series]:
@@ -106,14 +109,63 @@ def figure(params: dict[str, dict[str, Series]], npd: Series, title: str = "") -
 def render(
     params: dict[str, dict[str, Series]], npd: Series, output: Path, title: str = ""
 ) -> Path:
-    """Draw the ranges and NPD into ``output`` (PNG)."""
+    """Draw the ranges and NPD into ``output`` (PNG unless its suffix names another
+    format), written atomically: a failed write leaves no partial file.
+
+    Raises:
+        OSError: the file could not be written (a full disk, a denied permission).
+    """
+    import io
+
     import matplotlib.pyplot as plt
 
+    from adr_infra import atomic_write_bytes
+
     fig = figure(params, npd, title)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, dpi=110, format=output.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
+    atomic_write_bytes(output, buffer.getvalue())
     return output
+
+
+def output_path(run: Path, given: Path | None) -> Path:
+    """Where the PNG goes: ``<run>/adr_ranges.png`` by default, ``<dir>/adr_ranges.png``
+    for a directory, else ``given`` (``.png`` added when it has no suffix).
+
+    Raises:
+        ValueError: its parent directory is missing or is a file.
+    """
+    if given is None:
+        return run / DEFAULT_NAME
+    if given.is_dir():
+        return given / DEFAULT_NAME
+    output = given if given.suffix else given.with_name(given.name + ".png")
+    parent = output.parent
+    if not parent.exists():
+        raise ValueError(f"cannot write {output}: no directory {parent} (create it first)")
+    if not parent.is_dir():
+        raise ValueError(f"cannot write {output}: {parent} is a file, not a directory")
+    return output
+
+
+def _summaries(run: Path) -> Path:
+    """Where a run's TensorBoard files are: rl_games' summaries/, rsl_rl's run directory.
+
+    Raises:
+        ValueError: ``run`` is missing or not a directory.
+    """
+    if run.is_file():
+        raise ValueError(
+            f"{run} is a file; give a run directory (runs/<experiment>, or an rsl_rl run "
+            "logs/rsl_rl/<experiment>/<time>)"
+        )
+    if not run.is_dir():
+        raise ValueError(f"{run} does not exist")
+    summaries = run / "summaries"
+    return summaries if summaries.is_dir() else run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,24 +174,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("run", type=Path, help="run directory, e.g. runs/Reorient")
     parser.add_argument(
-        "-o", "--output", type=Path, help="PNG to write (default: <run>/adr_ranges.png)"
+        "-o",
+        "--output",
+        type=Path,
+        help=f"file to write (default: <run>/{DEFAULT_NAME}); a directory gets "
+        f"<dir>/{DEFAULT_NAME}, a name without suffix .png; its directory must exist "
+        "(it is not created)",
     )
     args = parser.parse_args(argv)
-    # rl_games runs keep TensorBoard files in summaries/, rsl_rl (mjlab) runs in the run itself.
-    summaries = args.run / "summaries"
-    if not summaries.is_dir():
-        summaries = args.run
-    if not summaries.is_dir():
-        print(f"adr-plot: error: {summaries} does not exist", file=sys.stderr)
-        return 1
     try:
+        output = output_path(args.run, args.output)
+        summaries = _summaries(args.run)
         params, npd = read_adr_scalars(summaries)
         if not params and not npd:
-            print(f"adr-plot: error: no ADR scalars in {summaries}", file=sys.stderr)
-            return 1
-        output = render(params, npd, args.output or args.run / "adr_ranges.png", args.run.name)
+            raise ValueError(f"no ADR scalars in {summaries}")
+        render(params, npd, output, args.run.name)
     except (FileNotFoundError, ValueError) as exc:
         print(f"adr-plot: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"adr-plot: error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"wrote {output} ({len(params)} parameters)")
     return 0

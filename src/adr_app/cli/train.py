@@ -28,13 +28,14 @@ from adr_app.runs.preemption import EXIT_PREEMPTED, StopRequest, TrainingStopped
 
 if TYPE_CHECKING:
     from adr_app.config.plan import TrainPlan
+    from adr_app.config.run_settings import Inherited
 
 # torch, rl_games and the layers below are imported when first needed, so that
 # a mistake on the command line is answered at once.
 
 __all__ = ["config_dir", "main", "run"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("adr_app.cli.train")  # also under `python -m`, where __name__ is __main__
 
 PROG = "adr-train"
 
@@ -70,6 +71,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     """
     from rl_games.torch_runner import Runner
 
+    from adr_app.config.run_settings import settings_json
     from adr_app.rlgames.agent import ADRAgent
     from adr_app.rlgames.envs import env_factory, register_env, task_config_for
     from adr_app.rlgames.options import AgentOptions
@@ -94,6 +96,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
         local_rank=place.local_rank,
         world_size=place.world_size,
         stop=stop,
+        settings=settings_json(plan.recorded),
     )
     agents: list[ADRAgent] = []
     players: list[ADRPlayer] = []
@@ -158,16 +161,32 @@ def _stopped_line(stop: StopRequest, stopped: TrainingStopped, world_size: int) 
         if stopped.saved
         else "no epoch finished in this run, nothing new saved"
     )
+    # Nothing saved: a fresh run has no checkpoint to be `latest`; `auto` resumes or starts.
+    selector = "latest" if stopped.saved else "auto"
     return (
         f"{PROG}: stopped by {stop.signal_name} after epoch {stopped.epoch}: {saved}; "
-        f"resume with: {resume_command(sys.argv, world_size)}"
+        f"resume with: {resume_command(sys.argv, world_size, selector=selector)}"
     )
+
+
+def _stopped_early(stop: StopRequest) -> NoReturn:
+    """A stop signal that came before training started: nothing saved; exit 75."""
+    print(
+        f"{PROG}: stopped by {stop.signal_name} before training started: nothing saved; "
+        f"resume with: {resume_command(sys.argv, selector='auto')}",
+        file=sys.stderr,
+    )
+    sys.exit(EXIT_PREEMPTED)
 
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for name in ("adr_app", "adr_domain", "adr_infra", "adr_isaac"):
         logging.getLogger(name).setLevel(level)
+    # Hydra's logging set-up disables the loggers that exist before it (this module's).
+    for name, logger in logging.root.manager.loggerDict.items():
+        if name.startswith("adr_") and isinstance(logger, logging.Logger):
+            logger.disabled = False
     progress = logging.getLogger("adr_app.progress")
     if not progress.handlers:
         handler = logging.StreamHandler(sys.stdout)
@@ -176,10 +195,13 @@ def _configure_logging(level: str) -> None:
         progress.propagate = False
 
 
-def _plan_from(cfg: Any) -> TrainPlan:
+def _plan_from(cfg: Any) -> tuple[TrainPlan, Inherited | None]:
+    """The plan of this command; a resume's with the settings of the run it continues."""
+    from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from adr_app.cli.resume import continue_run
     from adr_app.config.plan import make_plan
 
     try:
@@ -188,10 +210,27 @@ def _plan_from(cfg: Any) -> TrainPlan:
         raise UsageError(f"config: {exc}") from None
     if not isinstance(resolved, dict):
         raise UsageError("the config is not a mapping")
-    return make_plan({str(k): v for k, v in resolved.items()})
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    config, inherited = continue_run({str(k): v for k, v in resolved.items()}, overrides, sys.argv)
+    return make_plan(config), inherited
 
 
-def _hydra_entry(cfg: Any) -> None:
+def _start_run(plan: TrainPlan, inherited: Inherited | None) -> bool:
+    """Rank 0 of a training run, its checkpoint settled: False when the run already
+    finished (said in one line); else say what it resumes and record its settings."""
+    from adr_app.runs.run_file import finished_line, write_run_file
+
+    finished = finished_line(plan)
+    if finished is not None:
+        print(f"{PROG}: {finished}", file=sys.stderr)
+        return False
+    if inherited is not None and plan.checkpoint is not None:
+        print(f"{PROG}: {inherited.line(plan.checkpoint)}", file=sys.stderr)
+    write_run_file(plan)
+    return True
+
+
+def _hydra_entry(cfg: Any, signals: StopRequest) -> None:
     from adr_app.runs.placement import launch_rank
     from adr_app.runs.run_dir import RunLock, settle_checkpoint
     from adr_domain.errors import ConfigError, InputError, StateError
@@ -199,22 +238,29 @@ def _hydra_entry(cfg: Any) -> None:
 
     _configure_logging("INFO")  # discovery warnings while planning
     try:
-        plan = _plan_from(cfg)
+        plan, inherited = _plan_from(cfg)
     except UsageError as exc:
         fail(EXIT_USAGE, str(exc))
     _configure_logging(plan.settings.log_level)
     lock: RunLock | None = None
-    stop: StopRequest | None = None
+    stop: StopRequest | None = None if plan.settings.test else signals
+    if stop is None:
+        signals.uninstall()  # play: a signal ends it at once, as before
+    if signals.requested:
+        _stopped_early(signals)
+    code, owner = 0, True
     try:
         if not plan.settings.test:
             owner = launch_rank(plan.settings.multi_gpu) == 0
             lock = RunLock.acquire(plan.layout) if owner else None
             plan = settle_checkpoint(plan, owner=owner)
-            stop = StopRequest(PROG).install()
-        code = run(plan, stop)
+        if plan.settings.test or not owner or _start_run(plan, inherited):
+            code = run(plan, stop)
     except UsageError as exc:
         fail(EXIT_USAGE, str(exc))
-    except (CheckpointError, StateError, ConfigError, InputError, OSError) as exc:
+    except StateError as exc:
+        fail(EXIT_FAILED, f"{plan.checkpoint}: {exc}" if plan.checkpoint else str(exc))
+    except (CheckpointError, ConfigError, InputError, OSError) as exc:
         fail(EXIT_FAILED, str(exc))
     except RuntimeError as exc:
         _report_runtime_error(exc, plan)
@@ -264,6 +310,9 @@ def _register_resolvers() -> None:
 
 def main() -> None:
     """Console entry point (``adr-train`` and ``python -m adr_app.cli.train``)."""
+    # First thing: a signal while torch, Hydra and rl_games load must still stop the
+    # run with a line and exit 75, not kill it silently.
+    signals = StopRequest(PROG).install()
     import hydra
 
     from adr_app.cli.hydra_checks import check_command_line, hydra_flags_present
@@ -277,9 +326,11 @@ def main() -> None:
             check_command_line(directory, sys.argv[1:])
         except UsageError as exc:
             fail(EXIT_USAGE, str(exc))
-    entry = hydra.main(version_base=None, config_path=str(directory), config_name="config")(
-        _hydra_entry
-    )
+
+    def task(cfg: Any) -> None:
+        _hydra_entry(cfg, signals)
+
+    entry = hydra.main(version_base=None, config_path=str(directory), config_name="config")(task)
     try:
         entry()
     except SystemExit as exc:

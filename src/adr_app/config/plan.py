@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import torch
 
+from adr_app.config.run_settings import recordable
 from adr_app.config.settings import AppSettings, SettingsError, plain_int
 from adr_app.config.sizes import check_device, check_sizes
 from adr_app.errors import UsageError
@@ -41,6 +42,8 @@ class TrainPlan:
         layout: the run directory.
         checkpoint: resolved checkpoint path, or None (a fresh run, or
             ``checkpoint=auto`` before :func:`adr_app.runs.run_dir.settle_checkpoint`).
+        recorded: the run's settings, as ``run.yaml`` and its checkpoints record them
+            (:mod:`adr_app.config.run_settings`).
     """
 
     settings: AppSettings
@@ -48,6 +51,7 @@ class TrainPlan:
     rl_params: dict[str, Any]
     layout: RunLayout
     checkpoint: Path | None
+    recorded: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def num_envs(self) -> int | None:
@@ -92,7 +96,8 @@ def make_plan(cfg: Mapping[str, Any]) -> TrainPlan:
     except ValueError as exc:
         raise UsageError(f"experiment={settings.experiment_name}: {exc}") from None
     rl_params = rl_games_params(settings, train_cfg["params"])
-    plan = TrainPlan(settings, task_cfg, rl_params, layout, _checkpoint(settings, layout))
+    checkpoint = _checkpoint(settings, layout)
+    plan = TrainPlan(settings, task_cfg, rl_params, layout, checkpoint, recordable(cfg))
     if not settings.test:
         _check_batch(rl_params["config"], plan.num_envs)
     adr = task_cfg.get("task", {}).get("adr") if isinstance(task_cfg.get("task"), dict) else None
@@ -124,9 +129,31 @@ def _checkpoint(settings: AppSettings, layout: RunLayout) -> Path | None:
     try:
         if which not in SELECTORS:
             resolve_location(which)  # an unknown suffix fails before anything is built
-        return layout.resolve(which)
+        path = layout.resolve(which)
     except CheckpointError as exc:
         raise UsageError(f"checkpoint={which}: {exc}") from None
+    if which not in SELECTORS:
+        _check_rl_games_file(which, path)
+    return path
+
+
+def _check_rl_games_file(which: str, path: Path) -> None:
+    """A checkpoint given by path is one rl_games can restore (an rsl_rl one is not).
+
+    A file that cannot be read is left to the restore, which names what is wrong.
+    """
+    from adr_infra import load_checkpoint
+
+    try:
+        weights = load_checkpoint(path).to_rl_games()
+    except CheckpointError:
+        return
+    if "model" not in weights and "model_state_dict" in weights:
+        raise UsageError(
+            f"checkpoint={which}: {path} is an rsl_rl (mjlab) checkpoint (model_state_dict, "
+            "iter), not an rl_games one; adr-train resumes its own runs' checkpoints "
+            "(runs/<experiment>/nn/), an mjlab run resumes with its own trainer"
+        )
 
 
 def _check_batch(config: Mapping[str, Any], num_envs: int | None) -> None:

@@ -36,6 +36,7 @@ import torch
 import torch.distributed as dist
 from rl_games.algos_torch import a2c_continuous
 
+from adr_app.config.run_settings import SETTINGS_KEY
 from adr_app.rlgames.agent_state import (
     AGENT_RANKS_KEY,
     AGENT_STATE_KEY,
@@ -235,8 +236,9 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         previous = self.record
         self.record = RunRecord(previous.own_checkpoints, RobustBest(npd, self.epoch_num))
         path = self.options.layout.robust_path(suffix=self.options.checkpoint_suffix)
-        if self._save_to(path):
-            log.info("new robust best: NPD %.4f at epoch %d", npd, self.epoch_num)
+        # Under ADR the mastered ranges widen nearly every epoch: DEBUG, not the progress lines.
+        if self._save_to(path, level=logging.DEBUG):
+            log.debug("new robust best: NPD %.4f at epoch %d", npd, self.epoch_num)
         else:
             self.record = previous
 
@@ -245,7 +247,8 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         weights[AGENT_STATE_KEY] = capture_agent_state(self)
         if self.options.world_size > 1:
             weights[AGENT_RANKS_KEY] = list(self._other_agent_states)
-        weights[RUN_RECORD_KEY] = self.record.to_tree()
+        # The run's settings travel in every checkpoint: a resume is the same run.
+        weights[RUN_RECORD_KEY] = self.record.to_tree() | {SETTINGS_KEY: self.options.settings}
         engine = adr_engine_of(self.vec_env)
         return Checkpoint.from_rl_games(
             weights,
@@ -254,7 +257,7 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
             world_size=self.options.world_size,
         )
 
-    def _save_to(self, path: Path) -> bool:
+    def _save_to(self, path: Path, level: int = logging.INFO) -> bool:
         """Save the current state at ``path``; prune own periodic files. False if it failed:
         the error is kept and raised on every rank between this epoch and the next."""
         periodic = _is_periodic(path)
@@ -267,7 +270,7 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
             self.record = before
             self._save_error = self._save_error or exc
             return False
-        log.info("saved %s (epoch %s)", path, self.epoch_num)
+        log.log(level, "saved %s (epoch %s)", path, self.epoch_num)
         keep = self.options.keep_checkpoints
         if periodic and keep:
             removed = self.options.layout.prune(self.record.own_checkpoints, keep)

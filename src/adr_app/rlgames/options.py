@@ -22,6 +22,7 @@ class AgentOptions:
         keep_checkpoints: keep the last K periodic checkpoints this run wrote (0: all).
         rank, local_rank, world_size: position in a multi-process run.
         stop: the signals' stop request (training only).
+        settings: the run's settings as its checkpoints carry them (JSON text).
     """
 
     layout: RunLayout
@@ -31,6 +32,7 @@ class AgentOptions:
     local_rank: int = 0
     world_size: int = 1
     stop: StopRequest | None = None
+    settings: str = "{}"
 
 
 def adr_engine_of(env: object) -> ADREngine | None:

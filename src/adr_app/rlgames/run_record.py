@@ -22,13 +22,11 @@ from typing import Any
 
 import attrs
 
+from adr_app.config.run_settings import RUN_RECORD_KEY
 from adr_domain import ADREngine, is_int
 from adr_infra import CheckpointKind, CheckpointName, RunLayout
 
 __all__ = ["RUN_RECORD_KEY", "RobustBest", "RunRecord", "robust_npd"]
-
-RUN_RECORD_KEY = "adr_run"
-"""Checkpoint entry with the :class:`RunRecord` (rank 0's; not part of the exact-resume state)."""
 
 
 def robust_npd(engine: ADREngine) -> float | None:

@@ -128,16 +128,22 @@ def _launcher(argv0: str, environ: Mapping[str, str], world_size: int) -> list[s
 
 
 def resume_command(
-    argv: Sequence[str], world_size: int = 1, environ: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    world_size: int = 1,
+    environ: Mapping[str, str] | None = None,
+    *,
+    drop: Sequence[str] = (),
+    selector: str = "latest",
 ) -> str:
-    """The shell command that resumes this run from its latest checkpoint.
+    """The shell command that resumes this run (from its latest checkpoint).
 
-    The same overrides as ``argv[1:]``, with ``checkpoint=latest`` instead of
-    any ``checkpoint=...`` (and of ``start_over=...``, which a resume must not repeat).
+    The same overrides as ``argv[1:]`` but those of the keys in ``drop``, with
+    ``checkpoint=<selector>`` instead of any ``checkpoint=...`` (and of
+    ``start_over=...``, which a resume must not repeat).
     """
-    keys_to_drop = ("checkpoint", "start_over")
+    keys_to_drop = ("checkpoint", "start_over", *drop)
     kept = [arg for arg in argv[1:] if arg.split("=", 1)[0].lstrip("+~") not in keys_to_drop]
     program = _launcher(
         argv[0] if argv else "", os.environ if environ is None else environ, world_size
     )
-    return shlex.join([*program, *kept, "checkpoint=latest"])
+    return shlex.join([*program, *kept, f"checkpoint={selector}"])
