@@ -44,7 +44,7 @@ def config_dir() -> Path:
     override = os.environ.get("ADR_CONFIG_DIR")
     if override:
         return Path(override).resolve()
-    return Path(__file__).resolve().parents[2] / "cfg"
+    return Path(__file__).resolve().parents[3] / "cfg"
 
 
 def one_line(text: str) -> str:
