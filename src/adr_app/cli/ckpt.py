@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from adr_infra import CheckpointFile, CheckpointSummary, ParamSummary, RunLayout
+    from adr_infra import (
+        Checkpoint,
+        CheckpointFile,
+        CheckpointSummary,
+        ParamSummary,
+        RunLayout,
+    )
 
 # adr_infra (and torch with it) is imported by the commands, after argument
 # parsing, so that usage errors and --help answer at once.
@@ -188,21 +194,22 @@ def _load_adr_config(path: str | None) -> dict[str, Any] | None:
     return data
 
 
-def _resolve(path: str, experiment: str | None, train_dir: str) -> str:
-    from adr_infra import SELECTORS, RunLayout
+def _read(path: str, experiment: str | None, train_dir: str) -> tuple[str, Checkpoint]:
+    """The file a path or selector names, and its content (a selector's read once)."""
+    from adr_infra import SELECTORS, RunLayout, load_checkpoint
 
     if path in SELECTORS:
         if experiment is None:
             raise CliError(f"'{path}' needs --experiment NAME")
-        return str(RunLayout(experiment, train_dir).resolve(path))
-    return path
+        chosen = RunLayout(experiment, train_dir).choose(path)
+        return str(chosen.path), chosen.read()
+    return path, load_checkpoint(path)
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from adr_infra import load_checkpoint, summarize
+    from adr_infra import summarize
 
-    path = _resolve(args.path, args.experiment, args.train_dir)
-    checkpoint = load_checkpoint(path)
+    path, checkpoint = _read(args.path, args.experiment, args.train_dir)
     summary = summarize(checkpoint, adr_config=_load_adr_config(args.adr_config))
     print(format_summary(path, summary))
     return 0

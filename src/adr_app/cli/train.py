@@ -100,6 +100,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
         local_rank=place.local_rank,
         world_size=place.world_size,
         stop=stop,
+        resume=plan.checkpoint,
     )
     agents: list[ADRAgent] = []
     players: list[ADRPlayer] = []
@@ -120,9 +121,9 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
             num_envs,
             f" x {place.world_size} processes" if place.world_size > 1 else "",
             plan.layout.experiment_dir,
-            f", from {plan.checkpoint}" if plan.checkpoint else "",
+            f", from {plan.checkpoint.path}" if plan.checkpoint else "",
         )
-    checkpoint = str(plan.checkpoint) if plan.checkpoint else None
+    checkpoint = str(plan.checkpoint.path) if plan.checkpoint else None
     runner.run({"train": not s.test, "play": s.test, "checkpoint": checkpoint, "sigma": None})
     if s.test and players:
         print(f"consecutive successes: {players[0].successes.summary()}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -22,7 +21,7 @@ from adr_app.config.settings import AppSettings, SettingsError, plain_int
 from adr_app.config.sizes import check_device, check_sizes
 from adr_app.errors import UsageError
 from adr_app.isaacgym.launch import EMBEDDED_TASKS, check_isaacgym_task
-from adr_infra import SELECTORS, CheckpointError, RunLayout, resolve_location
+from adr_infra import CheckpointError, ChosenCheckpoint, RunLayout
 
 __all__ = ["ENV_NAME", "TrainPlan", "make_plan", "rl_games_params"]
 
@@ -39,15 +38,16 @@ class TrainPlan:
         task_cfg: the task config (plain dict).
         rl_params: rl_games ``params`` with the app's overrides applied.
         layout: the run directory.
-        checkpoint: resolved checkpoint path, or None (a fresh run, or
-            ``checkpoint=auto`` before :func:`adr_app.runs.run_dir.settle_checkpoint`).
+        checkpoint: the checkpoint to resume (for a selector, with the content
+            read while choosing it), or None (a fresh run, or ``checkpoint=auto``
+            before :func:`adr_app.runs.run_dir.settle_checkpoint`).
     """
 
     settings: AppSettings
     task_cfg: dict[str, Any]
     rl_params: dict[str, Any]
     layout: RunLayout
-    checkpoint: Path | None
+    checkpoint: ChosenCheckpoint | None
 
     @property
     def num_envs(self) -> int | None:
@@ -116,15 +116,13 @@ def _check_combinations(settings: AppSettings) -> None:
         )
 
 
-def _checkpoint(settings: AppSettings, layout: RunLayout) -> Path | None:
-    """The checkpoint to resume: a selector resolved now, a path checked now, auto later."""
+def _checkpoint(settings: AppSettings, layout: RunLayout) -> ChosenCheckpoint | None:
+    """The checkpoint to resume: a selector found now, a path checked now, auto later."""
     which = settings.checkpoint
     if which in ("", "auto"):
         return None
     try:
-        if which not in SELECTORS:
-            resolve_location(which)  # an unknown suffix fails before anything is built
-        return layout.resolve(which)
+        return layout.choose(which)
     except CheckpointError as exc:
         raise UsageError(f"checkpoint={which}: {exc}") from None
 

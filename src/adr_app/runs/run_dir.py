@@ -134,7 +134,7 @@ def settle_checkpoint(plan: TrainPlan, *, owner: bool) -> TrainPlan:
     """
     layout, settings = plan.layout, plan.settings
     if settings.checkpoint == "auto":
-        found = layout.latest()
+        found = layout.find("latest")
         if owner:
             if found is None:
                 log.info(
