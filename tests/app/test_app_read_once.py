@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from adr_infra import RunLayout
 from app_helpers import TINY, adr_train
 from counting_train import DECODE_LOG
-from paths import SUPPORT
+from paths import support_pythonpath
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +28,13 @@ def decoded_by(cwd: Path, *overrides: str) -> list[str]:
     """The names of the files an adr-train run decoded, in order."""
     log = cwd / "decoded.txt"
     log.unlink(missing_ok=True)
-    path = os.pathsep.join([str(SUPPORT), os.environ.get("PYTHONPATH", "")])
     result = adr_train(
         cwd,
         *TINY,
         "experiment=once",
         *overrides,
         module="counting_train",
-        extra_env={DECODE_LOG: str(log), "PYTHONPATH": path},
+        extra_env={DECODE_LOG: str(log), "PYTHONPATH": support_pythonpath()},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return [Path(line).name for line in log.read_text(encoding="utf-8").splitlines()]
