@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adr_infra import RunLayout
-from app_helpers import TINY, adr_train
+from app_helpers import TINY, adr_train, trained_run
 from counting_train import DECODE_LOG
 from paths import support_pythonpath
 
@@ -18,10 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-epoch run of experiment 'once' (periodic, reward-best and robust-best files)."""
-    cwd = tmp_path_factory.mktemp("once")
-    result = adr_train(cwd, *TINY, "experiment=once", "max_iterations=2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return cwd
+    return trained_run(tmp_path_factory.mktemp("once"), "once", 2)
 
 
 def decoded_by(cwd: Path, *overrides: str) -> list[str]:
