@@ -10,6 +10,7 @@ from adr_domain.engine import ADREngine, EnvIds
 from adr_domain.engine_state import (
     SCHEMA_VERSION,
     EngineState,
+    adopt_shared_state,
     merge_engine_state,
     migrate_engine_state,
     split_engine_state,
@@ -68,6 +69,7 @@ __all__ = [
     "Stateful",
     "UpdateReport",
     "WorkerType",
+    "adopt_shared_state",
     "adr_log_keys",
     "adr_log_tensors",
     "adr_log_values",

@@ -31,12 +31,7 @@ from adr_domain import inputs, queues, update, workers
 from adr_domain.buffers import Buffers
 from adr_domain.compiled import UpdateRules
 from adr_domain.config import ADRConfig
-from adr_domain.engine_state import (
-    EngineState,
-    merge_engine_state,
-    migrate_engine_state,
-    split_engine_state,
-)
+from adr_domain.engine_state import EngineState, adopt_shared_state, migrate_engine_state
 from adr_domain.engine_state_io import export_engine_state, fresh_ranges, stage_engine_state
 from adr_domain.env_values import EnvValueAccess
 from adr_domain.exchange import BoundaryExchange, check_ranks_agree, share_results
@@ -371,6 +366,5 @@ class ADREngine(StagedLoad):
         Raises:
             the errors of :meth:`load_state_dict`.
         """
-        shared, _ = split_engine_state(migrate_engine_state(state))
-        _, mine = split_engine_state(self.state_dict())
-        self.load_state_dict(merge_engine_state(shared, mine), restore_ranges=True)
+        shared = adopt_shared_state(self.state_dict(), migrate_engine_state(state))
+        self.load_state_dict(shared, restore_ranges=True)

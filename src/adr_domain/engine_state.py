@@ -19,6 +19,7 @@ from adr_domain.streams import SHARED_STREAMS
 __all__ = [
     "SCHEMA_VERSION",
     "EngineState",
+    "adopt_shared_state",
     "merge_engine_state",
     "migrate_engine_state",
     "split_engine_state",
@@ -121,6 +122,29 @@ PER_RANK_KEYS = ("num_envs", "worker_types", "adr_modes", "tensor_values")
 """Entries of one rank's own envs."""
 
 
+def _require(state: Mapping[str, Any], keys: tuple[str, ...], what: str) -> Mapping[str, Any]:
+    """``state``'s random streams, after checking it holds ``keys`` and them.
+
+    Raises:
+        StateError: an entry is missing, or ``rng`` is not a mapping.
+    """
+    missing = [k for k in (*keys, "rng") if k not in state]
+    if missing:
+        raise StateError(f"{what} lacks {', '.join(missing)}")
+    rng = state["rng"]
+    if not isinstance(rng, Mapping):
+        raise StateError(f"{what}: 'rng' must be a mapping")
+    return rng
+
+
+def _per_rank_part(state: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The per-rank part of a whole state, or of a per-rank part (its own entries)."""
+    rng = _require(state, PER_RANK_KEYS, what)
+    part = {k: state[k] for k in PER_RANK_KEYS}
+    part["rng"] = {k: v for k, v in rng.items() if k not in SHARED_STREAMS}
+    return part
+
+
 def split_engine_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split an engine state into ``(shared, per_rank)`` parts.
 
@@ -132,17 +156,28 @@ def split_engine_state(state: Mapping[str, Any]) -> tuple[dict[str, Any], dict[s
     Raises:
         StateError: an entry is missing.
     """
-    missing = [k for k in (*SHARED_KEYS, *PER_RANK_KEYS, "rng") if k not in state]
-    if missing:
-        raise StateError(f"ADR engine state lacks {', '.join(missing)}")
-    rng = state["rng"]
-    if not isinstance(rng, Mapping):
-        raise StateError("ADR engine state: 'rng' must be a mapping")
+    rng = _require(state, (*SHARED_KEYS, *PER_RANK_KEYS), "ADR engine state")
     shared = {k: state[k] for k in SHARED_KEYS}
     shared["rng"] = {k: v for k, v in rng.items() if k in SHARED_STREAMS}
-    per_rank = {k: state[k] for k in PER_RANK_KEYS}
-    per_rank["rng"] = {k: v for k, v in rng.items() if k not in SHARED_STREAMS}
-    return shared, per_rank
+    return shared, _per_rank_part(state, "ADR engine state")
+
+
+def adopt_shared_state(own: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, Any]:
+    """One engine state: the shared part of ``source`` with the per-rank part of ``own``.
+
+    That is ``source``'s ranges, next limits, queues, rollout EMA, update
+    counter and decision stream, and ``own``'s envs, workers and their random
+    streams: restoring only a checkpoint's curriculum into an engine of another
+    number of envs or processes (``own`` its current state), or rebuilding a
+    rank's state from the shared part stored once (``own`` only its per-rank
+    part). Both must be of one schema version: migrate a ``source`` read from
+    a file first (:func:`migrate_engine_state`).
+
+    Raises:
+        StateError: an entry is missing.
+    """
+    shared, _ = split_engine_state(source)
+    return merge_engine_state(shared, _per_rank_part(own, "ADR engine state (own part)"))
 
 
 def merge_engine_state(shared: Mapping[str, Any], per_rank: Mapping[str, Any]) -> dict[str, Any]:

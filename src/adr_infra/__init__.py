@@ -9,7 +9,8 @@ h5py only when an HDF5 checkpoint is first written or read.
   :func:`save_checkpoint` / :func:`load_checkpoint` pick one from the path;
   :func:`register_store` adds backends.
 * :class:`RunLayout` — ``runs/<experiment>/{nn,summaries}``, discovery of the
-  latest and best usable checkpoint, retention of a run's own files.
+  latest and best usable checkpoint (a :class:`ChosenCheckpoint`, read once),
+  retention of a run's own files.
 * :func:`restore_engine` — restore an ADR engine from a checkpoint (sim2real-adr or
   IsaacGymEnvs env state), errors naming the file.
 * :func:`atomic_write` — temp file, fsync, rename, directory fsync.
@@ -39,7 +40,7 @@ from adr_infra.errors import (
     UnsupportedVersionError,
 )
 from adr_infra.hdf5_store import Hdf5Store
-from adr_infra.layout import SELECTORS, RunLayout
+from adr_infra.layout import SELECTORS, ChosenCheckpoint, RunLayout
 from adr_infra.names import ROBUST_TAG, CheckpointFile, CheckpointKind, CheckpointName
 from adr_infra.paths import PathLike
 from adr_infra.payload import FORMAT_MIGRATIONS, migrate_v0_to_v1, migrate_v1_to_v2
@@ -89,6 +90,7 @@ __all__ = [
     "CheckpointStore",
     "CheckpointSummary",
     "CheckpointWriteError",
+    "ChosenCheckpoint",
     "CorruptCheckpointError",
     "Hdf5Store",
     "IncompatibleCheckpointError",

@@ -1,4 +1,6 @@
-"""``torch.distributed`` adapters: the ADR result exchange and process-group set-up."""
+"""``torch.distributed`` adapters: the ADR result exchange, joining torchrun's process
+group and agreeing a seed (for ``adr-train``, the mjlab runner and the ADR curriculum
+terms alike)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,22 @@ import os
 import sys
 from typing import NoReturn
 
+import attrs
 import torch
 import torch.distributed as dist
 
+from adr_domain import BoundaryExchange
+
 __all__ = [
     "ExchangeError",
+    "Membership",
     "TorchDistributedExchange",
+    "agreed_seed",
+    "exchange_from_environment",
     "exit_without_teardown",
     "init_process_group",
+    "join_process_group",
+    "launched_world_size",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,6 +131,67 @@ def init_process_group(
         )
         log.info("rank %d/%d joined the %s process group", rank, world_size, backend)
     return rank, local_rank, world_size
+
+
+def launched_world_size() -> int:
+    """How many processes torchrun launched (``WORLD_SIZE``; 1 without torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+@attrs.frozen
+class Membership:
+    """This process in torchrun's process group.
+
+    Attributes:
+        rank, local_rank, world_size: its position.
+        device: the device it computes on (``cuda:<local_rank>`` on GPUs).
+    """
+
+    rank: int
+    local_rank: int
+    world_size: int
+    device: str
+
+
+def join_process_group(
+    device: torch.device | str, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> Membership:
+    """Join torchrun's process group with the backend of ``device``: gloo for CPU, NCCL for
+    CUDA, one GPU per process (``cuda:<local_rank>``, made the current device).
+
+    A group that already exists is used as it is (see :func:`init_process_group`).
+
+    Raises:
+        RuntimeError: torchrun's environment variables are missing.
+    """
+    on_cuda = torch.device(device).type == "cuda"
+    rank, local_rank, world_size = init_process_group(
+        "nccl" if on_cuda else "gloo", timeout_s=timeout_s
+    )
+    if on_cuda:
+        torch.cuda.set_device(local_rank)
+        device = f"cuda:{local_rank}"
+    return Membership(rank, local_rank, world_size, str(device))
+
+
+def exchange_from_environment(device: torch.device | str) -> TorchDistributedExchange | None:
+    """The ADR exchange of a torchrun run (joining its process group), or None.
+
+    A process is part of a distributed run when torchrun launched more than
+    one (:func:`launched_world_size`).
+    """
+    if launched_world_size() <= 1:
+        return None
+    join_process_group(device)
+    return TorchDistributedExchange()
+
+
+def agreed_seed(seed: int, exchange: BoundaryExchange | None, device: torch.device | str) -> int:
+    """Rank 0's ``seed`` on every rank (one collective); ``seed`` itself without an exchange."""
+    if exchange is None:
+        return seed
+    mine = torch.tensor([seed], dtype=torch.long, device=device)
+    return int(exchange.all_gather(mine)[0, 0].item())
 
 
 def exit_without_teardown(code: int) -> NoReturn:

@@ -9,7 +9,10 @@
 Discovery (``latest``, ``best``, ``reward_best``) returns only *usable*
 checkpoints of the experiment: a candidate that is empty, unreadable or
 damaged, or that belongs to another experiment, is skipped with a warning
-naming it, and the next candidate is tried.
+naming it, and the next candidate is tried. Choosing reads each candidate
+once, fully (the checksum is what tells a damaged file); the chosen one's
+content travels on in a :class:`ChosenCheckpoint`, so that resuming does not
+read it again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import attrs
 
 from adr_domain import is_int
 from adr_infra.atomic import remove_stale_temp_files
-from adr_infra.errors import CheckpointError, CheckpointNotFoundError
+from adr_infra.checkpoint import Checkpoint
+from adr_infra.errors import CheckpointError, CheckpointNotFoundError, IncompatibleCheckpointError
 from adr_infra.names import (
     ROBUST_TAG,
     CheckpointFile,
@@ -33,9 +37,9 @@ from adr_infra.names import (
     check_name,
 )
 from adr_infra.paths import PathLike
-from adr_infra.stores import checkpoint_suffixes, load_checkpoint
+from adr_infra.stores import checkpoint_suffixes, load_checkpoint, resolve_location
 
-__all__ = ["SELECTORS", "RunLayout"]
+__all__ = ["SELECTORS", "ChosenCheckpoint", "RunLayout"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,50 @@ SELECTORS = ("latest", "best", "reward_best")
 """What ``checkpoint=`` accepts besides a path (see :meth:`RunLayout.resolve`)."""
 
 Pick = Callable[[list[CheckpointFile]], CheckpointFile | None]
+
+
+class ChosenCheckpoint:
+    """The checkpoint a run starts from: its file, and its content when choosing read it.
+
+    A selector (``latest``, ``best``, ``reward_best``) reads the file to know it
+    is usable; that content is kept here and handed over once by :meth:`read`,
+    so the file is decoded once. A path given as is is read when it is needed.
+
+    Args:
+        path: the checkpoint file.
+        content: its decoded content, if already read.
+    """
+
+    def __init__(self, path: Path, content: Checkpoint | None = None) -> None:
+        self.path = path
+        self._content = content
+
+    def __repr__(self) -> str:
+        return f"ChosenCheckpoint({str(self.path)!r})"
+
+    def read(self) -> Checkpoint:
+        """The content: the one read when choosing (handed over once, then forgotten to
+        free its memory), else the file loaded now.
+
+        Raises:
+            CheckpointError: the file cannot be read (missing, damaged, ...).
+        """
+        content, self._content = self._content, None
+        return load_checkpoint(self.path) if content is None else content
+
+    def peek(self) -> Checkpoint:
+        """The content, read now if it was not, and kept for :meth:`read` (still one decode).
+
+        Raises:
+            CheckpointError: the file cannot be read (missing, damaged, ...).
+        """
+        if self._content is None:
+            self._content = load_checkpoint(self.path)
+        return self._content
+
+
+def _path_of(chosen: ChosenCheckpoint | None) -> Path | None:
+    return None if chosen is None else chosen.path
 
 
 def _check_experiment(instance: RunLayout, attribute: attrs.Attribute[str], value: str) -> None:
@@ -163,28 +211,31 @@ class RunLayout:
         is_robust = file.name.kind is CheckpointKind.BEST and name == self.experiment + ROBUST_TAG
         return self.experiment if is_robust else name
 
-    def unusable_reason(self, file: CheckpointFile) -> str | None:
-        """Why a file cannot be resumed as this experiment's checkpoint, or None if it can.
+    def read_usable(self, file: CheckpointFile) -> Checkpoint:
+        """Load and verify ``file`` as a checkpoint of this experiment.
 
-        The file is loaded and verified; it belongs to the experiment its
-        metadata names (sim2real-adr files), else to the one in its file name.
+        It belongs to the experiment its metadata names (sim2real-adr files),
+        else to the one in its file name.
+
+        Raises:
+            CheckpointError: it is empty, unreadable, damaged, or another
+                experiment's (the reason says which).
         """
-        try:
-            checkpoint = load_checkpoint(file.path)
-        except CheckpointError as exc:
-            return exc.reason
+        checkpoint = load_checkpoint(file.path)
         owner = checkpoint.meta.experiment or self._owner_by_name(file)
         if owner != self.experiment:
-            return f"a checkpoint of experiment {owner!r}, not {self.experiment!r}"
-        return None
+            raise IncompatibleCheckpointError(
+                file.path, f"a checkpoint of experiment {owner!r}, not {self.experiment!r}"
+            )
+        return checkpoint
 
-    def _first_usable(self, pick: Pick) -> Path | None:
+    def _first_usable(self, pick: Pick) -> ChosenCheckpoint | None:
         remaining = self.checkpoints()
         while (chosen := pick(remaining)) is not None:
-            reason = self.unusable_reason(chosen)
-            if reason is None:
-                return chosen.path
-            log.warning("skipping checkpoint %s: %s", chosen.path, reason)
+            try:
+                return ChosenCheckpoint(chosen.path, self.read_usable(chosen))
+            except CheckpointError as exc:
+                log.warning("skipping checkpoint %s: %s", chosen.path, exc.reason)
             remaining.remove(chosen)
         return None
 
@@ -192,40 +243,60 @@ class RunLayout:
         named = [f for f in files if f.name.kind is CheckpointKind.BEST and f.name.name == stem]
         return _newest(named) if named else None
 
+    def _latest(self) -> ChosenCheckpoint | None:
+        return self._first_usable(_pick_latest)
+
+    def _reward_best(self) -> ChosenCheckpoint | None:
+        return self._first_usable(
+            lambda files: self._pick_named(self.experiment, files) or _pick_rated(files)
+        )
+
+    def _best(self) -> ChosenCheckpoint | None:
+        robust = self._first_usable(
+            lambda files: self._pick_named(self.experiment + ROBUST_TAG, files)
+        )
+        return robust or self._reward_best()
+
+    def find(self, which: str) -> ChosenCheckpoint | None:
+        """The usable checkpoint a selector of :data:`SELECTORS` names, read, or None.
+
+        Raises:
+            ValueError: ``which`` is not a selector.
+        """
+        finders = {"latest": self._latest, "best": self._best, "reward_best": self._reward_best}
+        if which not in finders:
+            raise ValueError(f"which: expected one of {', '.join(SELECTORS)}, got {which!r}")
+        return finders[which]()
+
     def latest(self) -> Path | None:
         """The newest usable checkpoint: highest epoch (then frame, then newest file).
 
         Files without counters in their name (best files) count only when no
         other usable checkpoint exists. None when there is none.
         """
-        return self._first_usable(_pick_latest)
+        return _path_of(self._latest())
 
     def reward_best(self) -> Path | None:
         """rl_games' best-reward file ``<experiment>.pth``; without one, the usable
         checkpoint whose name has the highest reward. None if none."""
-        return self._first_usable(
-            lambda files: self._pick_named(self.experiment, files) or _pick_rated(files)
-        )
+        return _path_of(self._reward_best())
 
     def best(self) -> Path | None:
         """The most robust checkpoint, ``<experiment>_robust.pth`` (written by ADR
         runs); without one, :meth:`reward_best`. None if none."""
-        robust = self._first_usable(
-            lambda files: self._pick_named(self.experiment + ROBUST_TAG, files)
-        )
-        return robust or self.reward_best()
+        return _path_of(self._best())
 
-    def resolve(self, which: PathLike) -> Path:
-        """``"latest"``, ``"best"``, ``"reward_best"``, or a path (as is) to a checkpoint file.
+    def choose(self, which: PathLike) -> ChosenCheckpoint:
+        """``"latest"``, ``"best"``, ``"reward_best"`` (found and read now), or a path to a
+        checkpoint file of a known format (checked now, read when needed).
 
         Raises:
             CheckpointNotFoundError: no usable checkpoint of the experiment (for
                 a selector) or no such file.
+            UnknownFormatError: a path no store handles (by suffix or scheme).
         """
         if which in SELECTORS:
-            found = {"latest": self.latest, "best": self.best, "reward_best": self.reward_best}[
-                str(which)
-            ]()
+            found = self.find(str(which))
             if found is None:
                 raise CheckpointNotFoundError(
                     self.nn_dir,
@@ -233,10 +304,15 @@ class RunLayout:
                     f"(checkpoint={which}); looked for {', '.join(checkpoint_suffixes())} files",
                 )
             return found
+        resolve_location(which)  # an unknown format fails before the file is looked for
         path = Path(which)
         if not path.is_file():
             raise CheckpointNotFoundError(path, "no such checkpoint file")
-        return path
+        return ChosenCheckpoint(path)
+
+    def resolve(self, which: PathLike) -> Path:
+        """The file :meth:`choose` chooses (raising as it does)."""
+        return self.choose(which).path
 
     def prune(
         self, owned: Collection[str], keep_last: int, *, temp_min_age_s: float = 600.0

@@ -26,12 +26,11 @@ from adr_domain import (
     StateReader,
     UpdateReport,
     WorkerType,
+    adopt_shared_state,
     adr_log_keys,
     adr_log_tensors,
-    merge_engine_state,
     migrate_engine_state,
     reference_params,
-    split_engine_state,
 )
 
 __all__ = ["LAB_STATE_KEY", "LAB_STATE_VERSION", "AdrCore"]
@@ -204,7 +203,8 @@ class AdrCore(StagedLoad):
         lab.version(LAB_STATE_VERSION)
         noise = lab.generator(NOISE_RNG_KEY, self.engine.device)
         if shared_only:
-            engine_state = self._with_own_envs(engine_state)
+            own = self.engine.state_dict()
+            engine_state = adopt_shared_state(own, migrate_engine_state(engine_state))
             restore_ranges = True
         load = self.engine.stage_state_dict(engine_state, restore_ranges=restore_ranges)
 
@@ -217,12 +217,6 @@ class AdrCore(StagedLoad):
             self.last_report = self.engine.report()
 
         return commit
-
-    def _with_own_envs(self, state: Mapping[str, Any]) -> dict[str, Any]:
-        """``state``'s shared part (ranges, queues, EMA, ...) with this engine's own envs."""
-        shared, _ = split_engine_state(migrate_engine_state(state))
-        _, mine = split_engine_state(self.engine.state_dict())
-        return merge_engine_state(shared, mine)
 
     def _resample_all(self) -> None:
         """Draw every env's tensor-parameter values from the (just loaded) ranges."""

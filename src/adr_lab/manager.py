@@ -15,8 +15,8 @@ from typing import Any
 import torch
 
 from adr_domain import ADRConfig, ADREngine, UpdateReport
+from adr_infra.distributed import agreed_seed, exchange_from_environment
 from adr_lab.core import AdrCore
-from adr_lab.distributed import agreed_seed, exchange_from_environment
 from adr_lab.objectives import ManagerEnv, Objective
 
 __all__ = [

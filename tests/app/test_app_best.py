@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adr_infra import RunLayout, load_checkpoint
-from app_helpers import TINY, adr_train
+from app_helpers import TINY, adr_train, trained_run
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +32,7 @@ def scalars(summaries: Path, tag: str) -> dict[int, float]:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """5 epochs of experiment 'b' (every epoch's rollouts meet the forced high threshold -1)."""
-    cwd = tmp_path_factory.mktemp("best")
-    result = adr_train(cwd, *TINY, "experiment=b", "max_iterations=5")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return cwd
+    return trained_run(tmp_path_factory.mktemp("best"), "b", 5)
 
 
 def test_best_is_the_epoch_with_the_widest_ranges_its_rollouts_mastered(run: Path) -> None:

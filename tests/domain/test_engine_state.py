@@ -15,6 +15,8 @@ from adr_domain import (
     SchemaVersionError,
     StateError,
     WorkerType,
+    adopt_shared_state,
+    split_engine_state,
 )
 from builders import dextreme_adr_cfg, small_cfg
 
@@ -263,3 +265,21 @@ def test_the_dextreme_engine_state_round_trips() -> None:
     restored = ADREngine({**dextreme_adr_cfg(), "adr_load_from_checkpoint": True}, 64)
     restored.load_state_dict(state)
     assert_states_equal(dict(engine.state_dict()), dict(restored.state_dict()))
+
+
+def test_adopting_a_shared_state_keeps_the_own_envs_whole_state_or_per_rank_part() -> None:
+    """The source's curriculum (ranges, queues, decision stream) with the own engine's envs,
+    workers and their streams; a whole own state and its per-rank part give the same state."""
+    source, own = trained(seed=1).state_dict(), trained(updates=5, seed=2).state_dict()
+    adopted = adopt_shared_state(own, source)
+    assert adopted == adopt_shared_state(split_engine_state(own)[1], source)
+    for key in ("bounds", "queue_values", "queue_lengths", "step"):
+        assert torch.equal(torch.as_tensor(adopted[key]), torch.as_tensor(source[key]))
+    assert torch.equal(adopted["rng"]["decide"], source["rng"]["decide"])
+    assert torch.equal(adopted["worker_types"], own["worker_types"])
+    assert torch.equal(adopted["rng"]["assign"], own["rng"]["assign"])
+    engine = ADREngine(small_cfg(), N)
+    engine.load_shared_state(source)
+    assert engine.state_dict().keys() == adopted.keys()
+    with pytest.raises(StateError, match="own part"):
+        adopt_shared_state({"num_envs": N}, source)

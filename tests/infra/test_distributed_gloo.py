@@ -14,7 +14,7 @@ import torch
 from adr_domain import ADREngine
 from builders import small_cfg
 from distributed_worker import N, scenario
-from paths import SUPPORT
+from paths import SUPPORT, support_pythonpath
 
 WORKER = SUPPORT / "distributed_worker.py"
 
@@ -36,7 +36,7 @@ def launch(out: Path, updates: int, die_at: int = -1) -> list[subprocess.Popen[b
             "WORLD_SIZE": "2",
             "MASTER_ADDR": "127.0.0.1",
             "MASTER_PORT": str(port),
-            "PYTHONPATH": str(SUPPORT),
+            "PYTHONPATH": support_pythonpath(),
             "OMP_NUM_THREADS": "1",
         }
         cmd = [sys.executable, str(WORKER), str(out), str(updates), str(die_at)]
@@ -45,7 +45,8 @@ def launch(out: Path, updates: int, die_at: int = -1) -> list[subprocess.Popen[b
 
 
 def test_two_gloo_ranks_hold_identical_ranges_after_every_update(tmp_path: Path) -> None:
-    """Both processes see the same ranges each update, equal to one engine with all envs."""
+    """Both processes see the same ranges each update, equal to one engine with all envs
+    (and agree on rank 0's seed)."""
     updates = 60
     procs = launch(tmp_path, updates)
     for proc in procs:
@@ -65,6 +66,7 @@ def test_two_gloo_ranks_hold_identical_ranges_after_every_update(tmp_path: Path)
     for key in ("bounds", "next_limits", "queue_values", "queue_lengths"):
         assert torch.equal(shared[0][key], shared[1][key]), key
     assert shared[0]["step"] == shared[1]["step"] == updates
+    assert [run["seed"] for run in runs] == [100, 100]  # rank 0's seed, agreed by both
 
 
 def test_a_rank_that_dies_makes_its_peer_fail_fast_with_a_clear_message(tmp_path: Path) -> None:

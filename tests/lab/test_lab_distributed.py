@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from app_helpers import run_app
-from paths import SUPPORT
+from paths import SUPPORT, support_pythonpath
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def test_two_gloo_ranks_hold_identical_ranges_after_every_update(tmp_path: Path)
         str(tmp_path),
         str(STEPS),
     ]
-    result = run_app(command, SUPPORT, timeout=300, extra_env={"PYTHONPATH": str(SUPPORT)})
+    result = run_app(command, SUPPORT, timeout=300, extra_env={"PYTHONPATH": support_pythonpath()})
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-4000:])
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(2)]
     for seen in ranks:

@@ -64,6 +64,13 @@ def adr_train(
     return run_app([sys.executable, "-m", module, *overrides], cwd, timeout, extra_env)
 
 
+def trained_run(cwd: Path, experiment: str, epochs: int) -> Path:
+    """``cwd`` after a TINY run of ``experiment`` for ``epochs`` epochs (which must succeed)."""
+    result = adr_train(cwd, *TINY, f"experiment={experiment}", f"max_iterations={epochs}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd
+
+
 def checkpoints(run_dir: Path) -> list[Path]:
     return sorted(p for p in (run_dir / "nn").iterdir() if p.suffix in (".pth", ".h5"))
 

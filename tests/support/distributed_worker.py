@@ -18,8 +18,9 @@ from adr_domain import ADREngine
 from adr_infra.distributed import (
     ExchangeError,
     TorchDistributedExchange,
+    agreed_seed,
     exit_without_teardown,
-    init_process_group,
+    join_process_group,
 )
 from builders import small_cfg
 
@@ -40,10 +41,11 @@ def scenario(step: int, world_size: int) -> tuple[list[int], list[int], list[int
 def main() -> int:
     out, updates = Path(sys.argv[1]), int(sys.argv[2])
     die_at = int(sys.argv[3]) if len(sys.argv) > 3 else -1
-    rank, _, world_size = init_process_group("gloo", timeout_s=60)
-    engine = ADREngine(
-        small_cfg(adr_queue_threshold_length=3), N, exchange=TorchDistributedExchange()
-    )
+    member = join_process_group("cpu", timeout_s=60)
+    rank, world_size = member.rank, member.world_size
+    exchange = TorchDistributedExchange()
+    seed = agreed_seed(100 + rank, exchange, member.device)
+    engine = ADREngine(small_cfg(adr_queue_threshold_length=3), N, exchange=exchange)
     lo, hi = rank * N, (rank + 1) * N
     history = []
     try:
@@ -59,7 +61,8 @@ def main() -> int:
     except ExchangeError as exc:
         (out / f"error{rank}.txt").write_text(f"{time.time()}\n{exc}")
         exit_without_teardown(4)  # the broken gloo group would abort a normal exit
-    torch.save({"history": history, "state": engine.state_dict()}, out / f"rank{rank}.pt")
+    saved = {"history": history, "state": engine.state_dict(), "seed": seed}
+    torch.save(saved, out / f"rank{rank}.pt")
     return 0
 
 

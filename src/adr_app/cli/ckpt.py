@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adr_infra import (
+        Checkpoint,
         CheckpointFile,
         CheckpointSummary,
         ParamSummary,
@@ -203,19 +204,23 @@ def _load_adr_config(path: str | None) -> dict[str, Any] | None:
     return data
 
 
-def _resolve(path: str, experiment: str | None, train_dir: str, run_dir: str | None) -> str:
-    """A file; a run directory's latest; or a selector of ``--experiment``/``--run-dir``."""
-    from adr_infra import SELECTORS, RunLayout
+def _read(
+    path: str, experiment: str | None, train_dir: str, run_dir: str | None
+) -> tuple[str, Checkpoint]:
+    """The file a path, run directory or selector names, and its content (read once)."""
+    from adr_infra import SELECTORS, RunLayout, load_checkpoint
 
     if path in SELECTORS:
         if run_dir is not None:
-            return _resolve_in_run_dir(Path(run_dir), path)
+            found = _resolve_in_run_dir(Path(run_dir), path)
+            return found, load_checkpoint(found)
         if experiment is None:
             raise CliError(f"'{path}' needs --experiment NAME or --run-dir DIR")
-        return str(RunLayout(experiment, train_dir).resolve(path))
+        chosen = RunLayout(experiment, train_dir).choose(path)
+        return str(chosen.path), chosen.read()
     if Path(path).is_dir():
-        return _resolve_in_run_dir(Path(path), "latest")
-    return path
+        path = _resolve_in_run_dir(Path(path), "latest")
+    return path, load_checkpoint(path)
 
 
 def _resolve_in_run_dir(directory: Path, which: str) -> str:
@@ -236,10 +241,9 @@ def _resolve_in_run_dir(directory: Path, which: str) -> str:
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    from adr_infra import load_checkpoint, summarize
+    from adr_infra import summarize
 
-    path = _resolve(args.path, args.experiment, args.train_dir, args.run_dir)
-    checkpoint = load_checkpoint(path)
+    path, checkpoint = _read(args.path, args.experiment, args.train_dir, args.run_dir)
     summary = summarize(checkpoint, adr_config=_load_adr_config(args.adr_config))
     print(format_summary(path, summary))
     return 0

@@ -97,6 +97,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
         world_size=place.world_size,
         stop=stop,
         settings=settings_json(plan.recorded),
+        resume=plan.checkpoint,
     )
     agents: list[ADRAgent] = []
     players: list[ADRPlayer] = []
@@ -111,7 +112,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     if place.rank == 0:
         plan.layout.create()
         _log_start(plan, num_envs, place.world_size)
-    checkpoint = str(plan.checkpoint) if plan.checkpoint else None
+    checkpoint = str(plan.checkpoint.path) if plan.checkpoint else None
     runner.run({"train": not s.test, "play": s.test, "checkpoint": checkpoint, "sigma": None})
     if s.test and players:
         print(f"consecutive successes: {players[0].successes.summary()}")
@@ -145,7 +146,7 @@ def _log_start(plan: TrainPlan, num_envs: int, world_size: int) -> None:
         num_envs,
         f" x {world_size} processes" if world_size > 1 else "",
         plan.layout.experiment_dir,
-        f", from {plan.checkpoint}" if plan.checkpoint else "",
+        f", from {plan.checkpoint.path}" if plan.checkpoint else "",
     )
 
 
@@ -225,7 +226,7 @@ def _start_run(plan: TrainPlan, inherited: Inherited | None) -> bool:
         print(f"{PROG}: {finished}", file=sys.stderr)
         return False
     if inherited is not None and plan.checkpoint is not None:
-        print(f"{PROG}: {inherited.line(plan.checkpoint)}", file=sys.stderr)
+        print(f"{PROG}: {inherited.line(plan.checkpoint.path)}", file=sys.stderr)
     write_run_file(plan)
     return True
 
@@ -259,7 +260,7 @@ def _hydra_entry(cfg: Any, signals: StopRequest) -> None:
     except UsageError as exc:
         fail(EXIT_USAGE, str(exc))
     except StateError as exc:
-        fail(EXIT_FAILED, f"{plan.checkpoint}: {exc}" if plan.checkpoint else str(exc))
+        fail(EXIT_FAILED, f"{plan.checkpoint.path}: {exc}" if plan.checkpoint else str(exc))
     except (CheckpointError, ConfigError, InputError, OSError) as exc:
         fail(EXIT_FAILED, str(exc))
     except RuntimeError as exc:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -23,7 +22,7 @@ from adr_app.config.settings import AppSettings, SettingsError, plain_int
 from adr_app.config.sizes import check_device, check_sizes
 from adr_app.errors import UsageError
 from adr_app.isaacgym.launch import EMBEDDED_TASKS, check_isaacgym_task
-from adr_infra import SELECTORS, CheckpointError, RunLayout, resolve_location
+from adr_infra import SELECTORS, CheckpointError, ChosenCheckpoint, RunLayout
 
 __all__ = ["ENV_NAME", "TrainPlan", "make_plan", "rl_games_params"]
 
@@ -40,8 +39,9 @@ class TrainPlan:
         task_cfg: the task config (plain dict).
         rl_params: rl_games ``params`` with the app's overrides applied.
         layout: the run directory.
-        checkpoint: resolved checkpoint path, or None (a fresh run, or
-            ``checkpoint=auto`` before :func:`adr_app.runs.run_dir.settle_checkpoint`).
+        checkpoint: the checkpoint to resume (for a selector, with the content
+            read while choosing it), or None (a fresh run, or ``checkpoint=auto``
+            before :func:`adr_app.runs.run_dir.settle_checkpoint`).
         recorded: the run's settings, as ``run.yaml`` and its checkpoints record them
             (:mod:`adr_app.config.run_settings`).
     """
@@ -50,7 +50,7 @@ class TrainPlan:
     task_cfg: dict[str, Any]
     rl_params: dict[str, Any]
     layout: RunLayout
-    checkpoint: Path | None
+    checkpoint: ChosenCheckpoint | None
     recorded: dict[str, Any] = attrs.field(factory=dict)
 
     @property
@@ -121,39 +121,38 @@ def _check_combinations(settings: AppSettings) -> None:
         )
 
 
-def _checkpoint(settings: AppSettings, layout: RunLayout) -> Path | None:
-    """The checkpoint to resume: a selector resolved now, a path checked now, auto later."""
+def _checkpoint(settings: AppSettings, layout: RunLayout) -> ChosenCheckpoint | None:
+    """The checkpoint to resume: a selector found now, a path checked now, auto later."""
     which = settings.checkpoint
     if which in ("", "auto"):
         return None
     try:
-        if which not in SELECTORS:
-            resolve_location(which)  # an unknown suffix fails before anything is built
-        path = layout.resolve(which)
+        chosen = layout.choose(which)
     except CheckpointError as exc:
         raise UsageError(f"checkpoint={which}: {exc}") from None
-    if which not in SELECTORS:
-        _check_rl_games_file(which, path)
-    return path
+    if which in SELECTORS:
+        return chosen
+    return _read_rl_games_file(which, chosen)
 
 
-def _check_rl_games_file(which: str, path: Path) -> None:
-    """A checkpoint given by path is one rl_games can restore (an rsl_rl one is not).
+def _read_rl_games_file(which: str, chosen: ChosenCheckpoint) -> ChosenCheckpoint:
+    """A checkpoint given by path, read once (its content kept for the restore), once it
+    has proven to be one rl_games can restore (an rsl_rl one is not).
 
     A file that cannot be read is left to the restore, which names what is wrong.
     """
-    from adr_infra import load_checkpoint
-
     try:
-        weights = load_checkpoint(path).to_rl_games()
+        content = chosen.read()
     except CheckpointError:
-        return
+        return chosen
+    weights = content.to_rl_games()
     if "model" not in weights and "model_state_dict" in weights:
         raise UsageError(
-            f"checkpoint={which}: {path} is an rsl_rl (mjlab) checkpoint (model_state_dict, "
-            "iter), not an rl_games one; adr-train resumes its own runs' checkpoints "
-            "(runs/<experiment>/nn/), an mjlab run resumes with its own trainer"
+            f"checkpoint={which}: {chosen.path} is an rsl_rl (mjlab) checkpoint "
+            "(model_state_dict, iter), not an rl_games one; adr-train resumes its own runs' "
+            "checkpoints (runs/<experiment>/nn/), an mjlab run resumes with its own trainer"
         )
+    return ChosenCheckpoint(chosen.path, content)
 
 
 def _check_batch(config: Mapping[str, Any], num_envs: int | None) -> None:

@@ -54,7 +54,6 @@ from adr_infra import (
     CheckpointError,
     CheckpointKind,
     CheckpointName,
-    load_checkpoint,
     save_checkpoint,
 )
 
@@ -281,7 +280,7 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
 
     def restore(self, fn: str, set_epoch: bool = True) -> None:
         """Restore from any store's file; the agent state is applied when training starts."""
-        weights = load_checkpoint(fn).to_rl_games()
+        weights = self.options.read_checkpoint(fn).to_rl_games()
         agent_state = weights.pop(AGENT_STATE_KEY, None)
         others = weights.pop(AGENT_RANKS_KEY, None)
         self.record = RunRecord.resumed(weights.pop(RUN_RECORD_KEY, None), fn, self.options.layout)

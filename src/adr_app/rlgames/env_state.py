@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adr_app.rlgames.options import adr_engine_of
-from adr_domain import ENGINE_STATE_KEY, merge_engine_state, split_engine_state
+from adr_domain import ENGINE_STATE_KEY, adopt_shared_state, split_engine_state
 from adr_domain.errors import StateError
 from adr_infra import tree_differences
 
@@ -118,8 +118,9 @@ class DistributedEnvState:
                     "checkpoint env state: 'other_ranks' does not match its world_size"
                 )
             own = dict(others[self.rank - 1])
-            shared, _ = split_engine_state(env_state[ENGINE_STATE_KEY])
-            own[ENGINE_STATE_KEY] = merge_engine_state(shared, own[ENGINE_STATE_KEY])
+            own[ENGINE_STATE_KEY] = adopt_shared_state(
+                own[ENGINE_STATE_KEY], env_state[ENGINE_STATE_KEY]
+            )
         self.env.set_env_state(own)
 
     def _restore_shared_adr(self, env_state: Mapping[str, Any]) -> None:

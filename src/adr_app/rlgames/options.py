@@ -1,5 +1,5 @@
-"""What the rl_games agent and player need beyond rl_games' config, and how they
-find the ADR engine behind a vecenv."""
+"""What the rl_games agent and player need beyond rl_games' config (the checkpoint
+to restore among it), and how they find the ADR engine behind a vecenv."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import attrs
 
 from adr_app.runs.preemption import StopRequest
 from adr_domain import ADREngine
-from adr_infra import RunLayout
+from adr_infra import Checkpoint, ChosenCheckpoint, RunLayout, load_checkpoint
 
 __all__ = ["AgentOptions", "adr_engine_of"]
 
@@ -23,6 +23,7 @@ class AgentOptions:
         rank, local_rank, world_size: position in a multi-process run.
         stop: the signals' stop request (training only).
         settings: the run's settings as its checkpoints carry them (JSON text).
+        resume: the checkpoint the run was planned to start from, if any.
     """
 
     layout: RunLayout
@@ -33,6 +34,14 @@ class AgentOptions:
     world_size: int = 1
     stop: StopRequest | None = None
     settings: str = "{}"
+    resume: ChosenCheckpoint | None = None
+
+    def read_checkpoint(self, fn: str) -> Checkpoint:
+        """The checkpoint rl_games restores from ``fn``: the planned one's content when
+        ``fn`` is its file (read once, while choosing it), else the file read now."""
+        if self.resume is not None and str(self.resume.path) == fn:
+            return self.resume.read()
+        return load_checkpoint(fn)
 
 
 def adr_engine_of(env: object) -> ADREngine | None:

@@ -13,7 +13,7 @@ from rl_games.algos_torch import players
 
 from adr_app.rlgames.options import AgentOptions, adr_engine_of
 from adr_domain import ENGINE_STATE_KEY
-from adr_infra import load_checkpoint, restore_engine
+from adr_infra import restore_engine
 
 __all__ = ["ADRPlayer", "SuccessStats"]
 
@@ -56,7 +56,7 @@ class ADRPlayer(players.PpoPlayerContinuous):  # type: ignore[misc]
         self.successes = SuccessStats()
 
     def restore(self, fn: str) -> None:
-        checkpoint = load_checkpoint(fn)
+        checkpoint = self.options.read_checkpoint(fn)
         weights = checkpoint.to_rl_games()
         self.set_weights(weights)
         env_state = weights.get("env_state")

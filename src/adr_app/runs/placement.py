@@ -10,8 +10,8 @@ from typing import Any
 import attrs
 import torch
 
-
 __all__ = ["Placement", "launch_rank", "seed_everything"]
+
 
 def launch_rank(multi_gpu: bool) -> int:
     """This process's rank as the launcher (torchrun) set it, before the process group exists."""
@@ -39,31 +39,25 @@ class Placement:
         """One process, or this rank of a torchrun launch (joins the process group)."""
         if not multi_gpu:
             return cls(device=rl_device)
-        from adr_infra.distributed import TorchDistributedExchange, init_process_group
+        from adr_infra.distributed import TorchDistributedExchange, join_process_group
 
-        on_gpu = torch.device(rl_device).type == "cuda"
-        rank, local_rank, world_size = init_process_group(
-            backend="nccl" if on_gpu else "gloo", timeout_s=timeout_s
+        member = join_process_group(rl_device, timeout_s)
+        return cls(
+            member.rank,
+            member.local_rank,
+            member.world_size,
+            member.device,
+            TorchDistributedExchange(),
         )
-        device = rl_device
-        if on_gpu:
-            # One GPU per process, as rl_games' own multi_gpu set-up does.
-            device = f"cuda:{local_rank}"
-            torch.cuda.set_device(local_rank)
-        return cls(rank, local_rank, world_size, device, TorchDistributedExchange())
 
     def shared_seed(self, seed: int) -> int:
         """The run's seed (random for -1), the same on every rank."""
         if seed >= 0:
             return seed
-        drawn = torch.tensor(
-            [int.from_bytes(os.urandom(4), "little")], dtype=torch.long, device=self.device
-        )
-        if self.world_size > 1:
-            import torch.distributed as dist
+        from adr_infra.distributed import agreed_seed
 
-            dist.broadcast(drawn, 0)
-        return int(drawn.item())
+        drawn = int.from_bytes(os.urandom(4), "little")
+        return agreed_seed(drawn, self.exchange, self.device)
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:

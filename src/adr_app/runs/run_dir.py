@@ -25,8 +25,8 @@ from pathlib import Path
 
 import attrs
 
-from adr_app.errors import UsageError
 from adr_app.config.plan import TrainPlan
+from adr_app.errors import UsageError
 from adr_infra import RunLayout
 
 __all__ = ["LOCK_NAME", "RunLock", "settle_checkpoint"]
@@ -134,7 +134,7 @@ def settle_checkpoint(plan: TrainPlan, *, owner: bool) -> TrainPlan:
     """
     layout, settings = plan.layout, plan.settings
     if settings.checkpoint == "auto":
-        found = layout.latest()
+        found = layout.find("latest")
         if owner:
             if found is None:
                 log.info(

@@ -14,7 +14,7 @@ from pathlib import Path
 from adr_app.config.plan import TrainPlan
 from adr_app.config.run_settings import RUN_FILE, run_file_text
 from adr_app.config.settings import plain_int
-from adr_infra import CheckpointError, CheckpointName, atomic_write_bytes, load_checkpoint
+from adr_infra import CheckpointError, CheckpointName, ChosenCheckpoint, atomic_write_bytes
 
 __all__ = ["checkpoint_epoch", "finished_line", "run_file_path", "write_run_file"]
 
@@ -36,13 +36,14 @@ def write_run_file(plan: TrainPlan) -> Path:
     return path
 
 
-def checkpoint_epoch(path: Path) -> int | None:
-    """The epoch a checkpoint reached: from its name when it says, else from its content."""
-    parsed = CheckpointName.parse(path.name)
+def checkpoint_epoch(chosen: ChosenCheckpoint) -> int | None:
+    """The epoch a checkpoint reached: from its name when it says, else from its content
+    (read once: the restore reuses it)."""
+    parsed = CheckpointName.parse(chosen.path.name)
     if parsed is not None and parsed.epoch is not None:
         return parsed.epoch
     try:
-        return load_checkpoint(path).epoch
+        return chosen.peek().epoch
     except CheckpointError:
         return None  # the restore names what is wrong with the file
 

@@ -16,10 +16,8 @@ decides whether ranges and queues come back).
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
-import torch
 from mjlab.envs import ManagerBasedRlEnv
 from mjlab.rl import MjlabOnPolicyRunner, RslRlVecEnvWrapper
 
@@ -31,7 +29,7 @@ from adr_infra import (
     load_checkpoint,
     save_checkpoint,
 )
-from adr_infra.distributed import init_process_group
+from adr_infra.distributed import join_process_group, launched_world_size
 from adr_infra.stores import resolve_location
 from adr_lab.mjlab.terms import AdrCurriculum, adr_terms
 
@@ -184,20 +182,16 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
         rsl_rl initializes NCCL on ``cuda:<local_rank>``; the ADR term may have
         joined the group already (the env is built before the runner).
         """
-        self.gpu_world_size = int(os.getenv("WORLD_SIZE", "1"))
+        self.gpu_world_size = launched_world_size()
         self.is_distributed = self.gpu_world_size > 1
-        self.gpu_local_rank = int(os.getenv("LOCAL_RANK", "0"))
-        self.gpu_global_rank = int(os.getenv("RANK", "0"))
         if not self.is_distributed:
             self.gpu_local_rank = self.gpu_global_rank = 0
             self.cfg["multi_gpu"] = None
             return
+        member = join_process_group(self.device)
+        self.gpu_global_rank, self.gpu_local_rank = member.rank, member.local_rank
         self.cfg["multi_gpu"] = {
             "global_rank": self.gpu_global_rank,
             "local_rank": self.gpu_local_rank,
             "world_size": self.gpu_world_size,
         }
-        on_cuda = torch.device(self.device).type == "cuda"
-        init_process_group("nccl" if on_cuda else "gloo")
-        if on_cuda:
-            torch.cuda.set_device(self.gpu_local_rank)
