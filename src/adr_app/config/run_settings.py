@@ -47,7 +47,20 @@ RUN_FILE = "run.yaml"
 """The run's settings, in ``<train_dir>/<experiment>/``."""
 
 PER_COMMAND = frozenset(
-    {"checkpoint", "start_over", "test", "test_games", "experiment", "train_dir", "log_level"}
+    {
+        "checkpoint",
+        "start_over",
+        "test",
+        "test_games",
+        "experiment",
+        "train_dir",
+        "log_level",
+        # How this command is launched and restores: one process or torchrun, and a
+        # checkpoint of another world size (refused, or its shared ADR state only).
+        "multi_gpu",
+        "dist_timeout",
+        "resume_shared_adr_only",
+    }
 )
 """Keys that belong to one command, not to the run: never recorded, never inherited."""
 
