@@ -3,11 +3,14 @@ bad input refused in one line before anything is built."""
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+import yaml
 
 from adr_app.cli import eval as eval_cli
 from adr_app.evaluation import evaluate as evaluate_module
@@ -18,6 +21,7 @@ from adr_app.evaluation.spec import EvalSpec, build_cells, parse_sweep
 from adr_app.tasks.reorient import ReorientTask
 from adr_app.tasks.reorient_state import NUM_ACTIONS, OBS_DIM
 from adr_domain.eval_cells import Cell
+from adr_infra import RunLayout
 from eval_helpers import task_config, train_params, write_policy_checkpoint
 
 SHORT = {"episodeLength": 24, "maxStepsWithoutSuccess": 8}
@@ -187,3 +191,76 @@ def test_policies_of_different_tasks_or_parameter_sets_are_refused(
         cli([str(checkpoints["a"]), str(other), "--set", "init"], monkeypatch)
     err = capsys.readouterr().err
     assert info.value.code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def short_task_yaml(tmp_path: Path) -> Path:
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(task_config(**SHORT)))
+    return path
+
+
+def test_the_command_writes_a_table_csv_json_and_labelled_plots(
+    checkpoints: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two policies, a range set, a sweep and a grid: every output is written."""
+    out = tmp_path / "out"
+    eval_cli.main(
+        [
+            f"a={checkpoints['a']}",
+            f"b={checkpoints['b']}",
+            "--set",
+            "init",
+            "--sweep",
+            "object_mass=0.5:2:2",
+            "--grid",
+            "object_mass=0.5:2:2,actuator_effort=0.5:2:2",
+            "--episodes",
+            "2",
+            "--task-config",
+            str(short_task_yaml(tmp_path)),
+            "--out",
+            str(out),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert "object_mass=0.5,actuator_effort=2" in captured.out
+    assert "episodes done" in captured.err
+    rows = list(csv.DictReader((out / "results.csv").read_text().splitlines()))
+    assert len(rows) == 2 * (1 + 2 + 4)
+    assert {r["policy"] for r in rows} == {"a", "b"}
+    meta = json.loads((out / "results.json").read_text())["meta"]
+    assert [p["label"] for p in meta["policies"]] == ["a", "b"]
+    for name in ("sweep_object_mass.png", "grid_object_mass_actuator_effort.png", "hist_init.png"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_over_training_evaluates_every_checkpoint_of_a_run_at_its_npd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each periodic checkpoint is a policy; its NPD is that of its own ranges."""
+    layout = RunLayout("exp", tmp_path / "runs").create()
+    widths = {1: (0.9, 1.1), 2: (0.5, 2.0)}
+    for epoch, mass in widths.items():
+        path = layout.periodic_path(epoch, 0.0)
+        write_policy_checkpoint(path, seed=epoch, ranges={"object_mass": mass})
+    out = tmp_path / "out"
+    eval_cli.main(
+        [
+            "--over-training",
+            "exp",
+            "--train-dir",
+            str(tmp_path / "runs"),
+            "--set",
+            "init",
+            "--episodes",
+            "2",
+            "--task-config",
+            str(short_task_yaml(tmp_path)),
+            "--out",
+            str(out),
+        ]
+    )
+    rows = list(csv.DictReader((out / "results.csv").read_text().splitlines()))
+    assert [r["policy"] for r in rows] == ["ep1", "ep2"]
+    assert float(rows[1]["policy_npd"]) > float(rows[0]["policy_npd"])
+    assert (out / "over_training_exp.png").stat().st_size > 0

@@ -157,18 +157,17 @@ def _prepare(args: argparse.Namespace) -> tuple[list[EvalPolicy], tuple[Cell, ..
 
 
 class ProgressLine:
-    """A ``\\r`` progress line on stderr, redrawn when the count changes."""
+    """A ``\\r`` progress line on stderr (policy, step, episodes done), redrawn every step."""
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels = labels
         self.last = ""
 
-    def __call__(self, policy: int, policies: int, running: int, envs: int) -> None:
-        done = envs - running
-        width = 30
+    def __call__(self, policy: int, policies: int, step: int, done: int, envs: int) -> None:
+        width = 20
         bar = "#" * (width * done // envs)
         name = f"{self.labels[policy]} ({policy + 1}/{policies})"
-        line = f"{name} [{bar:<{width}}] {done}/{envs} episodes"
+        line = f"{name} [{bar:<{width}}] step {step}, {done}/{envs} episodes done"
         if line != self.last:
             print(f"\r{line}", end="", file=sys.stderr, flush=True)
             self.last = line

@@ -30,8 +30,8 @@ from adr_domain.eval_cells import Cell
 
 __all__ = ["Evaluation", "Progress", "check_policies", "evaluate"]
 
-Progress = Callable[[int, int, int, int], None]
-"""``(policy index, policies, envs still running, envs)``, called before every step."""
+Progress = Callable[[int, int, int, int, int], None]
+"""``(policy index, policies, step, episodes finished, envs)``, called before every step."""
 
 
 @attrs.frozen(eq=False)
@@ -122,7 +122,8 @@ def evaluate(
 
         def hook(task: ReorientTask, running: torch.Tensor, i: int = i) -> None:
             if progress is not None:
-                progress(i, len(policies), int(running.sum()), int(running.numel()))
+                n = int(running.numel())
+                progress(i, len(policies), task.frame, n - int(running.sum()), n)
 
         results.append(play_cells(policy, resolved, episodes, cfg, seed=seed, hook=hook))
     return Evaluation(tuple(policies), tuple(cells), episodes, seed, float(level), tuple(results))
