@@ -1,13 +1,13 @@
 """Demo: what ADR bought. Train an ADR run and a fixed-range run of the embedded
 Reorient task with the same seed, then evaluate both side by side with adr-eval.
 
-    python examples/demo_eval.py [--epochs 200] [--num-envs 1024] [--workdir demo_runs]
+    python benchmarks/demo_eval.py [--epochs 200] [--num-envs 1024] [--workdir demo_runs]
 
 The ADR run keeps the task's thresholds (widen a bound when its boundary
 episodes average 10 consecutive successes, narrow it below 4) with shorter
-queues (64 results) so that ranges move within minutes on a CPU; the fixed run has ``use_adr: false`` (init ranges
-throughout). Prints each step's wall time and the evaluation table; results
-and plots land in ``<workdir>/eval``.
+queues (64 results) so that ranges move within minutes on a CPU; the fixed
+run has ``use_adr: false`` (init ranges throughout). Prints each step's wall
+time and the evaluation table; results and plots land in ``<workdir>/eval``.
 """
 
 from __future__ import annotations
