@@ -27,8 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from typing import Any
 import torch
 
 from adr_app.evaluation.evaluate import evaluate
-from adr_app.evaluation.policy import EvalPolicy, load_policy, policy_npd
+from adr_app.evaluation.policy import EvalPolicy, build_model, load_policy, policy_npd
 from adr_app.evaluation.rollout import eval_task_config
 from adr_app.evaluation.spec import EvalSpec, build_cells, parse_sweep
 from adr_app.tasks.reorient import ReorientTask
@@ -56,24 +54,8 @@ SWEEPS = (
 
 def random_policy(task_cfg: dict[str, Any], train: dict[str, Any]) -> EvalPolicy:
     """An untrained policy (seeded weights) at the task's init ranges."""
-    from rl_games.algos_torch import model_builder
-
     torch.manual_seed(0)
-    with contextlib.redirect_stdout(io.StringIO()):
-        model = (
-            model_builder.ModelBuilder()
-            .load(train)
-            .build(
-                {
-                    "actions_num": NUM_ACTIONS,
-                    "input_shape": (OBS_DIM,),
-                    "num_seqs": 1,
-                    "value_size": 1,
-                    "normalize_value": True,
-                    "normalize_input": True,
-                }
-            )
-        )
+    model = build_model(train, OBS_DIM, NUM_ACTIONS)
     cfg = ADRConfig.from_mapping(task_cfg["task"]["adr"])
     ranges = init_ranges(cfg)
     return EvalPolicy(
@@ -85,7 +67,7 @@ def random_policy(task_cfg: dict[str, Any], train: dict[str, Any]) -> EvalPolicy
         ranges=ranges,
         npd=policy_npd(ranges, cfg),
         epoch=None,
-        model=model.eval(),
+        model=model,
     )
 
 

@@ -4,6 +4,7 @@ bad input refused in one line before anything is built."""
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,6 @@ import torch
 import yaml
 
 from adr_app.cli import eval as eval_cli
-from adr_app.evaluation import evaluate as evaluate_module
 from adr_app.evaluation.evaluate import Evaluation, evaluate
 from adr_app.evaluation.policy import EvalPolicy, load_policy
 from adr_app.evaluation.report import summarize, to_csv
@@ -23,6 +23,9 @@ from adr_app.tasks.reorient_state import NUM_ACTIONS, OBS_DIM
 from adr_domain.eval_cells import Cell
 from adr_infra import RunLayout
 from eval_helpers import task_config, train_params, write_policy_checkpoint
+
+# The module (the package re-exports its function `evaluate` under the same name).
+evaluate_module = importlib.import_module("adr_app.evaluation.evaluate")
 
 SHORT = {"episodeLength": 24, "maxStepsWithoutSuccess": 8}
 E = 3
@@ -199,6 +202,12 @@ def short_task_yaml(tmp_path: Path) -> Path:
     return path
 
 
+def two_episodes_into(tmp_path: Path) -> list[str]:
+    """The options of a quick command writing into tmp_path/out."""
+    task = str(short_task_yaml(tmp_path))
+    return ["--episodes", "2", "--task-config", task, "--out", str(tmp_path / "out")]
+
+
 def test_the_command_writes_a_table_csv_json_and_labelled_plots(
     checkpoints: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -214,12 +223,7 @@ def test_the_command_writes_a_table_csv_json_and_labelled_plots(
             "object_mass=0.5:2:2",
             "--grid",
             "object_mass=0.5:2:2,actuator_effort=0.5:2:2",
-            "--episodes",
-            "2",
-            "--task-config",
-            str(short_task_yaml(tmp_path)),
-            "--out",
-            str(out),
+            *two_episodes_into(tmp_path),
         ]
     )
     captured = capsys.readouterr()
@@ -252,12 +256,7 @@ def test_over_training_evaluates_every_checkpoint_of_a_run_at_its_npd(
             str(tmp_path / "runs"),
             "--set",
             "init",
-            "--episodes",
-            "2",
-            "--task-config",
-            str(short_task_yaml(tmp_path)),
-            "--out",
-            str(out),
+            *two_episodes_into(tmp_path),
         ]
     )
     rows = list(csv.DictReader((out / "results.csv").read_text().splitlines()))

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import yaml
 
+from adr_app.evaluation.policy import build_model
 from adr_app.tasks.reorient_state import NUM_ACTIONS, OBS_DIM
 from adr_app.tasks.vecenv import ReorientVecEnv
 from adr_infra import Checkpoint, save_checkpoint
@@ -39,24 +40,8 @@ def write_policy_checkpoint(
 ) -> Path:
     """An rl_games model with random weights (``seed``) and an engine whose ranges are
     ``ranges`` (default: init), saved as adr-train would."""
-    from rl_games.algos_torch import model_builder
-
-    params = train_params()
     torch.manual_seed(seed)
-    model = (
-        model_builder.ModelBuilder()
-        .load(params)
-        .build(
-            {
-                "actions_num": NUM_ACTIONS,
-                "input_shape": (OBS_DIM,),
-                "num_seqs": 1,
-                "value_size": 1,
-                "normalize_value": True,
-                "normalize_input": True,
-            }
-        )
-    )
+    model = build_model(train_params(), OBS_DIM, NUM_ACTIONS)
     env = ReorientVecEnv.from_config(task_cfg or task_config(), num_envs=4, seed=seed)
     engine = env.adr_engine
     for name, (lo, hi) in (ranges or {}).items():

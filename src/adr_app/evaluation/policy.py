@@ -25,7 +25,14 @@ from adr_domain import ENGINE_STATE_KEY, ADRConfig
 from adr_domain.eval_cells import Range
 from adr_infra import Checkpoint, load_checkpoint
 
-__all__ = ["EvalPolicy", "PolicyError", "checkpoint_ranges", "load_policy", "policy_npd"]
+__all__ = [
+    "EvalPolicy",
+    "PolicyError",
+    "build_model",
+    "checkpoint_ranges",
+    "load_policy",
+    "policy_npd",
+]
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +122,9 @@ def checkpoint_ranges(path: str | Path) -> dict[str, Range]:
     return _own_ranges(checkpoint, _stored_config(checkpoint, path), path)
 
 
-def _build_model(
-    weights: Mapping[str, Any], train_params: Mapping[str, Any], obs_dim: int, num_actions: int
-) -> torch.nn.Module:
+def build_model(train_params: Mapping[str, Any], obs_dim: int, num_actions: int) -> torch.nn.Module:
+    """rl_games' model of the train config's ``model`` / ``network`` blocks (eval mode,
+    fresh weights from the global torch RNG)."""
     from rl_games.algos_torch import model_builder
 
     config = train_params.get("config", {})
@@ -134,7 +141,6 @@ def _build_model(
                 "normalize_input": bool(config.get("normalize_input", False)),
             }
         )
-    model.load_state_dict(weights["model"])
     return model.eval()
 
 
@@ -173,7 +179,9 @@ def load_policy(
     if "model" not in weights or ENGINE_STATE_KEY not in (checkpoint.env_state or {}):
         raise _fail(path, "no model weights")
     try:
-        model = _build_model(weights, train_params, obs_dim, num_actions).to(device)
+        model = build_model(train_params, obs_dim, num_actions)
+        model.load_state_dict(weights["model"])
+        model = model.to(device)
     except (RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise _fail(path, f"its weights do not fit the train config's network: {first}") from None
