@@ -136,7 +136,8 @@ APP_ROOMS = {
     "isaacgym": {"config"},
     "runs": {"config"},
     "rlgames": {"config", "isaacgym", "runs", "tasks"},
-    "cli": {"config", "isaacgym", "runs", "rlgames", "tasks"},
+    "evaluation": {"tasks"},
+    "cli": {"config", "evaluation", "isaacgym", "runs", "rlgames", "tasks"},
 }
 
 

@@ -140,6 +140,11 @@ class ADREngine(StagedLoad):
         """See :meth:`EnvValueAccess.get`."""
         return self.values.get(param_name, env_ids)
 
+    def pin(self, param_name: str, values: torch.Tensor, env_ids: EnvIds | None = None) -> None:
+        """See :meth:`EnvValueAccess.pin` (with ``update_adr_ranges=False`` and no env
+        finishing, pinned values stay: what an evaluation needs)."""
+        self.values.pin(param_name, values, env_ids)
+
     def tensor_values(self) -> dict[str, torch.Tensor]:
         """See :meth:`EnvValueAccess.tensor_values`."""
         return self.values.tensor_values()

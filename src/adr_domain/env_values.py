@@ -36,7 +36,7 @@ def value_slots(
 
 
 class EnvValueAccess:
-    """``get`` / ``sample`` / ``tensor_values`` / ``recycle`` over an engine's buffers.
+    """``get`` / ``sample`` / ``pin`` / ``tensor_values`` / ``recycle`` over an engine's buffers.
 
     Args:
         cfg: the engine's config.
@@ -130,6 +130,34 @@ class EnvValueAccess:
         if env_ids is None:
             return table[row, : self.num_envs]
         return table[row].index_select(0, self._env_ids_or_all(env_ids))
+
+    @torch.inference_mode()
+    def pin(self, param_name: str, values: torch.Tensor, env_ids: EnvIds | None = None) -> None:
+        """Write given per-env values of one tensor parameter (e.g. to evaluate a
+        policy at chosen settings); they hold until those envs are next resampled.
+
+        Args:
+            param_name: a tensor parameter.
+            values: ``(K,)`` real values, one per env of ``env_ids`` (``(N,)``
+                for None); categorical parameters take integral values.
+            env_ids: ``(K,)`` envs to pin; None for all.
+
+        Raises:
+            ValueError: unknown or non-tensor parameter, bad env ids, or
+                ``values`` of the wrong shape, not finite, or not integral for a
+                categorical parameter (nothing is written then).
+        """
+        table, row = self._slot(param_name)
+        ids = self._env_ids_or_all(env_ids)
+        if not isinstance(values, torch.Tensor) or values.shape != ids.shape:
+            shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values)
+            raise ValueError(f"values: expected shape {tuple(ids.shape)}, got {shape}")
+        checked = values.to(device=self.device, dtype=torch.float64)
+        if not bool(torch.isfinite(checked).all()):
+            raise ValueError(f"values: {param_name} values must be finite")
+        if not table.is_floating_point() and not bool((checked == checked.round()).all()):
+            raise ValueError(f"values: {param_name} is categorical; its values must be integers")
+        table[row].index_copy_(0, ids, checked.to(table.dtype))
 
     def tensor_values(self) -> dict[str, torch.Tensor]:
         """Live ``(N,)`` value tensors of every tensor parameter, by name."""
