@@ -1,0 +1,27 @@
+"""ADR for Isaac Lab 3.0: the curriculum term and event bindings (run on Newton, kit-less).
+
+.. code-block:: python
+
+    from isaaclab.envs import mdp
+    from isaaclab.managers import CurriculumTermCfg, EventTermCfg, SceneEntityCfg
+    from adr_lab import Survived
+    from adr_lab.isaaclab import AdrCurriculumTerm, EventBinding
+
+    pole_mass = EventTermCfg(func=mdp.randomize_rigid_body_mass, mode="reset", params={
+        "asset_cfg": SceneEntityCfg("robot", body_names=["pole"]),
+        "mass_distribution_params": (1.0, 1.0), "operation": "scale"})
+    env_cfg.curriculum.adr = CurriculumTermCfg(func=AdrCurriculumTerm, params={
+        "adr": adr_block, "objective": Survived(),
+        "bindings": (EventBinding("pole_mass", pole_mass, "mass_distribution_params"),)})
+
+* :mod:`adr_lab.isaaclab.term` — :class:`AdrCurriculumTerm`, :func:`adr_value`.
+* :mod:`adr_lab.isaaclab.bindings` — :class:`EventBinding`: engine values
+  through Isaac Lab's own event terms.
+* :mod:`adr_lab.isaaclab.tasks` — ``Isaac-Cartpole-Adr``, registered through
+  Isaac Lab's ``isaaclab.tasks`` entry point.
+"""
+
+from adr_lab.isaaclab.bindings import EventBinding
+from adr_lab.isaaclab.term import AdrCurriculumTerm, adr_term, adr_value, attach_adr
+
+__all__ = ["AdrCurriculumTerm", "EventBinding", "adr_term", "adr_value", "attach_adr"]

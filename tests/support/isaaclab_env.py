@@ -1,0 +1,108 @@
+"""Isaac Lab's stock Cartpole, built kit-less on Newton / MuJoCo Warp on the CPU, with ADR.
+
+Import only after ``ISAACSIM_ASSET_ROOT`` is set (``tests/isaaclab/conftest.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from isaaclab.app import launch_simulation
+from isaaclab.envs import ManagerBasedRLEnv, mdp
+from isaaclab.managers import EventTermCfg, SceneEntityCfg
+from isaaclab_tasks.utils import resolve_task_config
+
+from adr_lab.isaaclab import EventBinding, attach_adr
+
+TASK = "Isaac-Cartpole"
+
+
+def cartpole_cfg(num_envs: int) -> Any:
+    """The stock Isaac-Cartpole env config on Newton (MuJoCo Warp) on the CPU."""
+    import isaaclab_tasks  # noqa: F401  (registers the tasks)
+
+    env_cfg, _ = resolve_task_config(TASK, "", overrides=("physics=newton_mjwarp",))
+    env_cfg.sim.device = "cpu"
+    env_cfg.scene.num_envs = num_envs
+    return env_cfg
+
+
+def with_adr(env_cfg: Any, **params: Any) -> Any:
+    """``env_cfg`` with an ADR curriculum term of these params."""
+    return attach_adr(env_cfg, **params)
+
+
+@contextmanager
+def built(env_cfg: Any) -> Iterator[ManagerBasedRLEnv]:
+    """The env of ``env_cfg`` (closed on exit)."""
+    with launch_simulation(env_cfg, {"device": "cpu"}):
+        env = ManagerBasedRLEnv(cfg=env_cfg)
+        try:
+            yield env
+        finally:
+            env.close()
+
+
+def event(func: Any, asset: SceneEntityCfg, **params: Any) -> EventTermCfg:
+    """A reset event term of ``func`` on ``asset``."""
+    return EventTermCfg(func=func, mode="reset", params={"asset_cfg": asset, **params})
+
+
+def robot(**names: Any) -> SceneEntityCfg:
+    return SceneEntityCfg("robot", **names)
+
+
+POLE_MASS = EventBinding(
+    "pole_mass",
+    event(
+        mdp.randomize_rigid_body_mass,
+        robot(body_names=["pole"]),
+        mass_distribution_params=(1.0, 1.0),
+        operation="scale",
+    ),
+    "mass_distribution_params",
+)
+HINGE_FRICTION = EventBinding(
+    "hinge_friction",
+    event(
+        mdp.randomize_joint_parameters,
+        robot(joint_names=["cart_to_pole"]),
+        friction_distribution_params=(0.0, 0.0),
+        operation="abs",
+    ),
+    "friction_distribution_params",
+)
+CART_DAMPING = EventBinding(
+    "cart_damping",
+    event(
+        mdp.randomize_actuator_gains,
+        robot(joint_names=["slider_to_cart"]),
+        damping_distribution_params=(1.0, 1.0),
+        operation="scale",
+    ),
+    "damping_distribution_params",
+)
+BINDINGS = (POLE_MASS, HINGE_FRICTION, CART_DAMPING)
+
+
+def play(env: ManagerBasedRLEnv, steps: int) -> None:
+    """Step every env with zero force."""
+    actions = torch.zeros(env.num_envs, 1, device=env.device)
+    for _ in range(steps):
+        env.step(actions)
+
+
+def readbacks(env: ManagerBasedRLEnv) -> Mapping[str, torch.Tensor]:
+    """Per parameter, ``(N,)`` what the simulator holds (from the articulation's data)."""
+    asset = env.scene["robot"]
+    pole = asset.body_names.index("pole")
+    hinge = asset.joint_names.index("cart_to_pole")
+    slider = asset.joint_names.index("slider_to_cart")
+    return {
+        "pole_mass": asset.data.body_mass.torch[:, pole].clone(),
+        "hinge_friction": asset.data.joint_friction_coeff.torch[:, hinge].clone(),
+        "cart_damping": asset.data.joint_damping.torch[:, slider].clone(),
+    }
