@@ -17,7 +17,7 @@ from isaaclab.managers import CurriculumTermCfg, SceneEntityCfg
 
 from adr_domain import WorkerType, adr_log_keys
 from adr_lab import Survived
-from adr_lab.isaaclab import AdrCurriculumTerm, EventBinding, adr_term, adr_value
+from adr_lab.isaaclab import AdrCurriculumTerm, AdrSpec, EventBinding, adr_term, adr_value
 from app_helpers import trees_equal
 from isaaclab_env import (
     BINDINGS,
@@ -149,7 +149,7 @@ def test_a_loaded_state_is_the_saved_one_and_every_env_plays_it_again(env: Any) 
 
 def _build_term(env: Any, **changes: Any) -> AdrCurriculumTerm:
     """What the curriculum manager does while the env is built: AdrCurriculumTerm(cfg, env)."""
-    cfg = CurriculumTermCfg(func=AdrCurriculumTerm, params=_params(**changes))
+    cfg = CurriculumTermCfg(func=AdrCurriculumTerm, params={"spec": AdrSpec(**_params(**changes))})
     return AdrCurriculumTerm(cfg, env)
 
 

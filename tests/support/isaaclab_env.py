@@ -15,7 +15,7 @@ from isaaclab.envs import ManagerBasedRLEnv, mdp
 from isaaclab.managers import EventTermCfg, SceneEntityCfg
 from isaaclab_tasks.utils import resolve_task_config
 
-from adr_lab.isaaclab import EventBinding, attach_adr
+from adr_lab.isaaclab import AdrSpec, EventBinding, attach_adr
 
 TASK = "Isaac-Cartpole"
 
@@ -30,9 +30,9 @@ def cartpole_cfg(num_envs: int) -> Any:
     return env_cfg
 
 
-def with_adr(env_cfg: Any, **params: Any) -> Any:
-    """``env_cfg`` with an ADR curriculum term of these params."""
-    return attach_adr(env_cfg, **params)
+def with_adr(env_cfg: Any, **spec: Any) -> Any:
+    """``env_cfg`` with an ADR curriculum term of this spec."""
+    return attach_adr(env_cfg, AdrSpec(**spec))
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import torch
@@ -164,8 +164,9 @@ def _instance(
     if not issubclass(func, ManagerTermBase):
         raise _fail(binding, f"{_name(func)} is a class but not a ManagerTermBase")
     cfg.func = func
+    build = cast("Callable[..., Callable[..., Any]]", func)
     try:
-        term: Callable[..., Any] = func(cfg=cfg, env=env)
+        term = build(cfg=cfg, env=env)
     except (KeyError, ValueError, TypeError) as exc:
         raise _fail(binding, f"the event term {_name(func)} refused its params: {exc}") from exc
     return term

@@ -20,9 +20,10 @@ are read by user terms with :func:`adr_value`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
 import torch
 from isaaclab.envs import ManagerBasedRLEnv, ManagerBasedRLEnvCfg
 from isaaclab.managers import CurriculumTermCfg, ManagerTermBase
@@ -32,16 +33,43 @@ from adr_lab.isaaclab.bindings import BoundEvent, EventBinding
 from adr_lab.manager import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.objectives import Objective
 
-__all__ = ["AdrCurriculumTerm", "adr_term", "adr_value", "attach_adr"]
+__all__ = ["AdrCurriculumTerm", "AdrSpec", "adr_term", "adr_value", "attach_adr", "find_adr_term"]
+
+
+def _adr_config(value: ADRConfig | Mapping[str, Any]) -> ADRConfig:
+    return ADRConfig.from_mapping(value)
+
+
+def _bindings(value: Iterable[EventBinding]) -> tuple[EventBinding, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class AdrSpec:
+    """One ADR set-up of an Isaac Lab env: the single param of its curriculum term.
+
+    One frozen value rather than several params, so that Isaac Lab neither
+    resolves its parts as term configs nor turns the objective into a string
+    when it writes ``params/env.yaml``.
+
+    Attributes:
+        adr: the ``task.adr`` block (validated on construction).
+        objective: scores finished episodes (see :mod:`adr_lab.objectives`).
+        bindings: ADR parameters bound to Isaac Lab event terms.
+        seed: seed of the engine's streams; None: the env's seed (0 if unset).
+    """
+
+    adr: ADRConfig = attrs.field(converter=_adr_config)
+    objective: Objective
+    bindings: tuple[EventBinding, ...] = attrs.field(default=(), converter=_bindings)
+    seed: int | None = None
 
 
 class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
     """The ADR curriculum term: one engine for all envs, updated at every reset.
 
-    Params of its ``CurriculumTermCfg``: ``adr`` (the ``task.adr`` block),
-    ``objective`` (see :mod:`adr_lab.objectives`), and optionally
-    ``bindings`` (a sequence of :class:`EventBinding`) and ``seed`` (None:
-    the env's seed, 0 if unset).
+    The one param of its ``CurriculumTermCfg`` is ``spec``, an :class:`AdrSpec`
+    (:func:`attach_adr` adds the term).
 
     Attributes:
         core: the engine glue (``core.engine`` is the engine).
@@ -51,15 +79,14 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
 
     def __init__(self, cfg: CurriculumTermCfg, env: ManagerBasedRLEnv) -> None:
         super().__init__(cfg, env)
-        params = cfg.params
-        self.objective: Objective = params["objective"]
+        spec = cfg.params.get("spec")
+        if not isinstance(spec, AdrSpec):
+            raise TypeError(f"ADR term params need 'spec', an AdrSpec; got {type(spec).__name__}")
+        self.objective = spec.objective
         device = torch.device(env.device)
-        seed = params.get("seed")
-        if seed is None:
-            seed = env.cfg.seed or 0
-        self.core = start_core(params["adr"], env, device, int(seed), self.objective)
-        bindings: Sequence[EventBinding] = params.get("bindings") or ()
-        self.events = [BoundEvent(b, env, self.core.engine) for b in bindings]
+        seed = spec.seed if spec.seed is not None else (env.cfg.seed or 0)
+        self.core = start_core(spec.adr, env, device, seed, self.objective)
+        self.events = [BoundEvent(b, env, self.core.engine) for b in spec.bindings]
         self._all = torch.arange(env.num_envs, device=device)
         self.apply(self._all)
 
@@ -72,10 +99,7 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         self,
         env: ManagerBasedRLEnv,
         env_ids: ManagerEnvIds,
-        adr: ADRConfig | Mapping[str, Any],
-        objective: Objective,
-        bindings: Sequence[EventBinding] = (),
-        seed: int | None = None,
+        spec: AdrSpec,
     ) -> None:
         """Update the engine with the finished envs among ``env_ids``; write their new values."""
         update_on_reset(self.core, self.objective, env, env_ids)
@@ -101,21 +125,14 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
 
 
 def attach_adr(
-    env_cfg: ManagerBasedRLEnvCfg,
-    adr: ADRConfig | Mapping[str, Any],
-    objective: Objective,
-    bindings: Sequence[EventBinding] = (),
-    *,
-    seed: int | None = None,
-    name: str = "adr",
+    env_cfg: ManagerBasedRLEnvCfg, spec: AdrSpec, name: str = "adr"
 ) -> ManagerBasedRLEnvCfg:
     """Add the ADR curriculum term ``name`` to ``env_cfg`` (in place; keeps its other terms).
 
     Returns:
         ``env_cfg``.
     """
-    params = {"adr": adr, "objective": objective, "bindings": tuple(bindings), "seed": seed}
-    term = CurriculumTermCfg(func=AdrCurriculumTerm, params=params)
+    term = CurriculumTermCfg(func=AdrCurriculumTerm, params={"spec": spec})
     if env_cfg.curriculum is None:
         env_cfg.curriculum = {}
     if isinstance(env_cfg.curriculum, dict):
@@ -125,23 +142,30 @@ def attach_adr(
     return env_cfg
 
 
+def find_adr_term(env: ManagerBasedRLEnv, name: str = "adr") -> AdrCurriculumTerm | None:
+    """The env's ADR curriculum term ``name``, or None (also while the env is being built:
+    the curriculum manager comes after the action, observation, event,
+    termination and reward managers, which call their terms once to size them).
+    """
+    manager = getattr(env, "curriculum_manager", None)
+    if manager is None or name not in manager.active_terms:
+        return None
+    # Isaac Lab 3.0's CurriculumManager has no get_term_cfg: its configs,
+    # in the order of active_terms, are the built terms' only home.
+    func = manager._term_cfgs[manager.active_terms.index(name)].func
+    return func if isinstance(func, AdrCurriculumTerm) else None
+
+
 def adr_term(env: ManagerBasedRLEnv, name: str = "adr") -> AdrCurriculumTerm:
     """The env's ADR curriculum term.
 
     Raises:
-        ValueError: the env has no ADR curriculum term ``name`` (yet: the
-            curriculum manager is built after the action, observation, event,
-            termination and reward managers).
+        ValueError: the env has no ADR curriculum term ``name`` (yet: see :func:`find_adr_term`).
     """
-    manager = getattr(env, "curriculum_manager", None)
-    func = None
-    if manager is not None and name in manager.active_terms:
-        # Isaac Lab 3.0's CurriculumManager has no get_term_cfg: its configs,
-        # in the order of active_terms, are the built terms' only home.
-        func = manager._term_cfgs[manager.active_terms.index(name)].func
-    if not isinstance(func, AdrCurriculumTerm):
+    term = find_adr_term(env, name)
+    if term is None:
         raise ValueError(f"the env has no ADR curriculum term {name!r}")
-    return func
+    return term
 
 
 def adr_value(
