@@ -11,11 +11,12 @@ from typing import Any
 
 import torch
 from isaaclab.app import launch_simulation
-from isaaclab.envs import ManagerBasedRLEnv, mdp
+from isaaclab.envs import ManagerBasedRLEnv
 from isaaclab.managers import EventTermCfg, SceneEntityCfg
 from isaaclab_tasks.utils import resolve_task_config
 
-from adr_lab.isaaclab import AdrSpec, EventBinding, attach_adr
+from adr_lab.isaaclab import AdrSpec, attach_adr
+from adr_lab.isaaclab.tasks.cartpole import BINDINGS
 
 TASK = "Isaac-Cartpole"
 
@@ -51,41 +52,7 @@ def event(func: Any, asset: SceneEntityCfg, **params: Any) -> EventTermCfg:
     return EventTermCfg(func=func, mode="reset", params={"asset_cfg": asset, **params})
 
 
-def robot(**names: Any) -> SceneEntityCfg:
-    return SceneEntityCfg("robot", **names)
-
-
-POLE_MASS = EventBinding(
-    "pole_mass",
-    event(
-        mdp.randomize_rigid_body_mass,
-        robot(body_names=["pole"]),
-        mass_distribution_params=(1.0, 1.0),
-        operation="scale",
-    ),
-    "mass_distribution_params",
-)
-HINGE_FRICTION = EventBinding(
-    "hinge_friction",
-    event(
-        mdp.randomize_joint_parameters,
-        robot(joint_names=["cart_to_pole"]),
-        friction_distribution_params=(0.0, 0.0),
-        operation="abs",
-    ),
-    "friction_distribution_params",
-)
-CART_DAMPING = EventBinding(
-    "cart_damping",
-    event(
-        mdp.randomize_actuator_gains,
-        robot(joint_names=["slider_to_cart"]),
-        damping_distribution_params=(1.0, 1.0),
-        operation="scale",
-    ),
-    "damping_distribution_params",
-)
-BINDINGS = (POLE_MASS, HINGE_FRICTION, CART_DAMPING)
+POLE_MASS, HINGE_FRICTION, CART_DAMPING = BINDINGS
 
 
 def play(env: ManagerBasedRLEnv, steps: int) -> None:

@@ -23,7 +23,7 @@ from adr_lab.isaaclab.bindings import EventBinding
 from adr_lab.isaaclab.term import AdrSpec, attach_adr, find_adr_term
 from adr_lab.objectives import Survived
 
-__all__ = ["CARTPOLE_ADR", "TASK_ID", "CartpoleAdrEnvCfg", "CartpoleAdrPPORunnerCfg"]
+__all__ = ["BINDINGS", "CARTPOLE_ADR", "TASK_ID", "CartpoleAdrEnvCfg", "CartpoleAdrPPORunnerCfg"]
 
 TASK_ID = "Isaac-Cartpole-Adr"
 
@@ -43,51 +43,38 @@ CARTPOLE_ADR: dict[str, Any] = {
 """The ``task.adr`` block: thresholds on the share of episodes the cart survives."""
 
 
-def _robot(**names: Any) -> SceneEntityCfg:
-    return SceneEntityCfg("robot", **names)
+def _binding(
+    param: str, func: Any, range_arg: str, asset_cfg: SceneEntityCfg, **params: Any
+) -> EventBinding:
+    """``param`` through the reset event term ``func`` (its range is the engine's values)."""
+    term_params = {"asset_cfg": asset_cfg, range_arg: (1.0, 1.0), **params}
+    return EventBinding(param, EventTermCfg(func=func, mode="reset", params=term_params), range_arg)
 
 
 BINDINGS = (
-    EventBinding(
+    _binding(
         "pole_mass",
-        EventTermCfg(
-            func=mdp.randomize_rigid_body_mass,
-            mode="reset",
-            params={
-                "asset_cfg": _robot(body_names=["pole"]),
-                "mass_distribution_params": (1.0, 1.0),
-                "operation": "scale",
-            },
-        ),
+        mdp.randomize_rigid_body_mass,
         "mass_distribution_params",
+        SceneEntityCfg("robot", body_names=["pole"]),
+        operation="scale",
     ),
-    EventBinding(
+    _binding(
         "hinge_friction",
-        EventTermCfg(
-            func=mdp.randomize_joint_parameters,
-            mode="reset",
-            params={
-                "asset_cfg": _robot(joint_names=["cart_to_pole"]),
-                "friction_distribution_params": (0.0, 0.0),
-                "operation": "abs",
-            },
-        ),
+        mdp.randomize_joint_parameters,
         "friction_distribution_params",
+        SceneEntityCfg("robot", joint_names=["cart_to_pole"]),
+        operation="abs",
     ),
-    EventBinding(
+    _binding(
         "cart_damping",
-        EventTermCfg(
-            func=mdp.randomize_actuator_gains,
-            mode="reset",
-            params={
-                "asset_cfg": _robot(joint_names=["slider_to_cart"]),
-                "damping_distribution_params": (1.0, 1.0),
-                "operation": "scale",
-            },
-        ),
+        mdp.randomize_actuator_gains,
         "damping_distribution_params",
+        SceneEntityCfg("robot", joint_names=["slider_to_cart"]),
+        operation="scale",
     ),
 )
+"""Pole mass (x default), hinge friction (absolute), cart joint damping (x default)."""
 
 
 def noisy_joint_vel_rel(env: ManagerBasedRLEnv, param: str = "observation_noise") -> torch.Tensor:
