@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from typing import Any
 
@@ -20,6 +21,10 @@ settings.register_profile(
 settings.load_profile("stress" if os.environ.get("ADR_STRESS") else "default")
 
 torch.set_num_threads(1)
+
+# tests/isaaclab runs real Isaac Lab, in its own venv (scripts/isaaclab_venv.sh):
+# Isaac Lab and mjlab pin different warp and mujoco-warp.
+collect_ignore = [] if importlib.util.find_spec("isaaclab") else ["isaaclab"]
 
 
 @pytest.fixture

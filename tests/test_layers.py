@@ -36,6 +36,8 @@ ALLOWED = {
         "warp",
         "rsl_rl",
         "isaaclab",
+        "isaaclab_tasks",
+        "gymnasium",
     },
     "adr_app": None,  # the outermost layer may import anything
 }

@@ -8,7 +8,8 @@ Imports :mod:`adr_domain` and :mod:`adr_infra` below it, and the frameworks
 * :mod:`adr_lab.objectives` — what a finished episode scored (built-ins).
 * :mod:`adr_lab.manager` — the curriculum-term glue both frameworks share.
 * :mod:`adr_lab.mjlab` — terms, model-field bindings and the rsl_rl runner for mjlab.
-* :mod:`adr_lab.isaaclab` — the Isaac Lab curriculum term.
+* :mod:`adr_lab.isaaclab` — the Isaac Lab 3.0 curriculum term, event-term bindings and
+  ``Isaac-Cartpole-Adr`` (registered through Isaac Lab's ``isaaclab.tasks`` entry point).
 * :mod:`adr_lab.tasks` — ADR variants of mjlab tasks (registered through
   mjlab's ``mjlab.tasks`` entry point).
 """

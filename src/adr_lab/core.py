@@ -25,7 +25,6 @@ from adr_domain import (
     StagedLoad,
     StateReader,
     UpdateReport,
-    WorkerType,
     adopt_shared_state,
     adr_log_keys,
     adr_log_tensors,
@@ -122,42 +121,6 @@ class AdrCore(StagedLoad):
                 f"expected a tensor of shape ({count},)"
             )
         return values
-
-    def value_groups(
-        self, env_ids: torch.Tensor, param: str
-    ) -> list[tuple[torch.Tensor, tuple[float, float]]]:
-        """``env_ids`` grouped by the range their value of ``param`` must be drawn from.
-
-        For simulators whose randomization functions take a range rather than
-        per-env values (Isaac Lab): boundary workers evaluating a bound of
-        ``param`` get ``(b, b)``, ``b`` that bound (its next limit with
-        ``adr_extended_boundary_sample``); every other env gets the current
-        range ``(lo, hi)``. Empty groups are left out; one host read per group.
-
-        Args:
-            env_ids: ``(K,)`` int64 envs.
-            param: an ADR parameter name.
-
-        Returns:
-            ``[(ids, (low, high)), ...]``, the in-range group first.
-        """
-        engine = self.engine
-        n = engine.params.index(param)
-        types = engine.worker_types.index_select(0, env_ids)
-        modes = engine.adr_modes.index_select(0, env_ids)
-        pinned = engine.next_limits if engine.cfg.adr_extended_boundary_sample else engine.bounds
-        in_range = torch.ones_like(env_ids, dtype=torch.bool)
-        groups: list[tuple[torch.Tensor, tuple[float, float]]] = []
-        for side in (0, 1):
-            at_bound = (types == int(WorkerType.BOUNDARY)) & (modes == 2 * n + side)
-            in_range &= ~at_bound
-            if bool(at_bound.any()):
-                value = float(pinned[n, side])
-                groups.append((env_ids[at_bound], (value, value)))
-        if bool(in_range.any()):
-            low, high = engine.bounds[n].tolist()
-            groups.insert(0, (env_ids[in_range], (low, high)))
-        return groups
 
     def log_tensors(self) -> dict[str, torch.Tensor]:
         """The ``adr/...`` entries of the latest report as ``()`` tensors (no host copy)."""

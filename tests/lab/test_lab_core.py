@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
 
-from adr_domain import ADREngine, StateError, WorkerType
+from adr_domain import ADREngine, StateError
 from adr_lab.core import AdrCore
 from adr_lab.manager import finished_envs, resolve_env_ids
 from app_helpers import trees_equal
@@ -25,36 +23,6 @@ def _played(core: AdrCore, rounds: int) -> AdrCore:
     for _ in range(rounds):
         core.record(torch.arange(N), torch.full((N,), 30.0))
     return core
-
-
-@given(
-    types=st.lists(st.sampled_from([0, 1, 2]), min_size=N, max_size=N),
-    modes=st.lists(st.integers(0, 7), min_size=N, max_size=N),
-    chosen=st.sets(st.integers(0, N - 1), min_size=1),
-    extended=st.booleans(),
-    param=st.sampled_from(["mass", "gain", "latency"]),
-)
-def test_value_groups_partition_the_envs_and_pin_boundary_workers_to_their_bound(
-    types: list[int], modes: list[int], chosen: set[int], extended: bool, param: str
-) -> None:
-    """Each chosen env is in one group: at its bound if it evaluates param's, else in range."""
-    core = _played(_core(adr_extended_boundary_sample=extended), 3)
-    engine = core.engine
-    engine.worker_types.copy_(torch.tensor(types))
-    engine.adr_modes.copy_(torch.tensor(modes))
-    ids = torch.tensor(sorted(chosen))
-    groups = core.value_groups(ids, param)
-    grouped = torch.cat([g for g, _ in groups]).tolist()
-    assert sorted(grouped) == sorted(chosen)
-    n = engine.params.index(param)
-    pinned = engine.next_limits if extended else engine.bounds
-    for group, (low, high) in groups:
-        for env_id in group.tolist():
-            if types[env_id] == WorkerType.BOUNDARY and modes[env_id] // 2 == n:
-                value = float(pinned[n, modes[env_id] % 2])
-                assert (low, high) == (value, value)
-            else:
-                assert (low, high) == tuple(engine.bounds[n].tolist())
 
 
 def test_scores_of_the_wrong_shape_are_refused_naming_the_objective() -> None:

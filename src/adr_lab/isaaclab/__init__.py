@@ -1,0 +1,41 @@
+"""ADR for Isaac Lab 3.0: the curriculum term and event bindings (run on Newton, kit-less).
+
+.. code-block:: python
+
+    from isaaclab.envs import mdp
+    from isaaclab.managers import EventTermCfg, SceneEntityCfg
+    from adr_lab import Survived
+    from adr_lab.isaaclab import AdrSpec, EventBinding, attach_adr
+
+    pole_mass = EventTermCfg(func=mdp.randomize_rigid_body_mass, mode="reset", params={
+        "asset_cfg": SceneEntityCfg("robot", body_names=["pole"]),
+        "mass_distribution_params": (1.0, 1.0), "operation": "scale"})
+    attach_adr(env_cfg, AdrSpec(adr=adr_block, objective=Survived(),
+        bindings=[EventBinding("pole_mass", pole_mass, "mass_distribution_params")]))
+
+* :mod:`adr_lab.isaaclab.term` — :class:`AdrCurriculumTerm`, :func:`adr_value`.
+* :mod:`adr_lab.isaaclab.bindings` — :class:`EventBinding`: engine values
+  through Isaac Lab's own event terms.
+* :mod:`adr_lab.isaaclab.tasks` — ``Isaac-Cartpole-Adr``, registered through
+  Isaac Lab's ``isaaclab.tasks`` entry point.
+"""
+
+from adr_lab.isaaclab.bindings import EventBinding
+from adr_lab.isaaclab.term import (
+    AdrCurriculumTerm,
+    AdrSpec,
+    adr_term,
+    adr_value,
+    attach_adr,
+    find_adr_term,
+)
+
+__all__ = [
+    "AdrCurriculumTerm",
+    "AdrSpec",
+    "EventBinding",
+    "adr_term",
+    "adr_value",
+    "attach_adr",
+    "find_adr_term",
+]

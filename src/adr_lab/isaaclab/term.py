@@ -1,0 +1,190 @@
+"""The ADR curriculum term of an Isaac Lab ``ManagerBasedRLEnv``.
+
+Isaac Lab calls a curriculum term as ``term(env, env_ids, **params)`` at the
+start of ``_reset_idx``, before the scene reset and the reset events, with
+``env_ids`` ``slice(None)`` (``env.reset()``) or an int32 tensor (resets in a
+step); then it rebuilds ``extras["log"]`` and calls ``term.reset(env_ids)``.
+So :class:`AdrCurriculumTerm`:
+
+* when built: starts the engine for all envs, probes the objective, builds
+  every :class:`~adr_lab.isaaclab.bindings.EventBinding`'s event term and
+  writes every env's values, all before any step (errors name what is wrong);
+* on ``__call__``: updates the engine with the finished envs
+  (:func:`adr_lab.manager.update_on_reset`), then writes the reset envs' new
+  values through the bound event terms;
+* on ``reset``: puts the ``adr/...`` keys into the new ``extras["log"]``.
+
+Tensor parameters no binding writes (noise scales, delays, push strengths)
+are read by user terms with :func:`adr_value`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import torch
+from isaaclab.envs import ManagerBasedRLEnv, ManagerBasedRLEnvCfg
+from isaaclab.managers import CurriculumTermCfg, ManagerTermBase
+
+from adr_domain import ADRConfig, ADREngine
+from adr_lab.isaaclab.bindings import BoundEvent, EventBinding
+from adr_lab.manager import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
+from adr_lab.objectives import Objective
+
+__all__ = ["AdrCurriculumTerm", "AdrSpec", "adr_term", "adr_value", "attach_adr", "find_adr_term"]
+
+
+def _adr_config(value: ADRConfig | Mapping[str, Any]) -> ADRConfig:
+    return ADRConfig.from_mapping(value)
+
+
+def _bindings(value: Iterable[EventBinding]) -> tuple[EventBinding, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class AdrSpec:
+    """One ADR set-up of an Isaac Lab env: the single param of its curriculum term.
+
+    One frozen value rather than several params, so that Isaac Lab neither
+    resolves its parts as term configs nor turns the objective into a string
+    when it writes ``params/env.yaml``.
+
+    Attributes:
+        adr: the ``task.adr`` block (validated on construction).
+        objective: scores finished episodes (see :mod:`adr_lab.objectives`).
+        bindings: ADR parameters bound to Isaac Lab event terms.
+        seed: seed of the engine's streams; None: the env's seed (0 if unset).
+    """
+
+    adr: ADRConfig = attrs.field(converter=_adr_config)
+    objective: Objective
+    bindings: tuple[EventBinding, ...] = attrs.field(default=(), converter=_bindings)
+    seed: int | None = None
+
+
+class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
+    """The ADR curriculum term: one engine for all envs, updated at every reset.
+
+    The one param of its ``CurriculumTermCfg`` is ``spec``, an :class:`AdrSpec`
+    (:func:`attach_adr` adds the term).
+
+    Attributes:
+        core: the engine glue (``core.engine`` is the engine).
+        objective: scores finished episodes.
+        events: the built event terms, one per binding.
+    """
+
+    def __init__(self, cfg: CurriculumTermCfg, env: ManagerBasedRLEnv) -> None:
+        super().__init__(cfg, env)
+        spec = cfg.params.get("spec")
+        if not isinstance(spec, AdrSpec):
+            raise TypeError(f"ADR term params need 'spec', an AdrSpec; got {type(spec).__name__}")
+        self.objective = spec.objective
+        device = torch.device(env.device)
+        seed = spec.seed if spec.seed is not None else (env.cfg.seed or 0)
+        self.core = start_core(spec.adr, env, device, seed, self.objective)
+        self.events = [BoundEvent(b, env, self.core.engine) for b in spec.bindings]
+        self._all = torch.arange(env.num_envs, device=device)
+        self.apply(self._all)
+
+    @property
+    def engine(self) -> ADREngine:
+        """The engine (``engine.get(name, env_ids)`` reads a tensor parameter)."""
+        return self.core.engine
+
+    def __call__(
+        self,
+        env: ManagerBasedRLEnv,
+        env_ids: ManagerEnvIds,
+        spec: AdrSpec,
+    ) -> None:
+        """Update the engine with the finished envs among ``env_ids``; write their new values."""
+        update_on_reset(self.core, self.objective, env, env_ids)
+        self.apply(resolve_env_ids(env_ids, env.num_envs, self.core.engine.device))
+
+    def reset(self, env_ids: ManagerEnvIds = None) -> None:
+        """Publish the ``adr/...`` keys into the reset's fresh ``extras["log"]``."""
+        publish_log(self._env.extras, self.core)
+
+    def apply(self, env_ids: torch.Tensor) -> None:
+        """Write the engine's values of ``env_ids`` (``(K,)`` int64) through every binding."""
+        for event in self.events:
+            event.apply(env_ids)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The env-state entries of ADR (engine state, reference ranges, noise stream)."""
+        return self.core.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any], *, shared_only: bool = False) -> None:
+        """Restore :meth:`state_dict` output (checked first), then write every env's values."""
+        self.core.stage_state_dict(state, shared_only=shared_only)()
+        self.apply(self._all)
+
+
+def attach_adr(
+    env_cfg: ManagerBasedRLEnvCfg, spec: AdrSpec, name: str = "adr"
+) -> ManagerBasedRLEnvCfg:
+    """Add the ADR curriculum term ``name`` to ``env_cfg`` (in place; keeps its other terms).
+
+    Returns:
+        ``env_cfg``.
+    """
+    term = CurriculumTermCfg(func=AdrCurriculumTerm, params={"spec": spec})
+    if env_cfg.curriculum is None:
+        env_cfg.curriculum = {}
+    if isinstance(env_cfg.curriculum, dict):
+        env_cfg.curriculum[name] = term
+    else:
+        setattr(env_cfg.curriculum, name, term)
+    return env_cfg
+
+
+def find_adr_term(env: ManagerBasedRLEnv, name: str = "adr") -> AdrCurriculumTerm | None:
+    """The env's ADR curriculum term ``name``, or None (also while the env is being built:
+    the curriculum manager comes after the action, observation, event,
+    termination and reward managers, which call their terms once to size them).
+    """
+    manager = getattr(env, "curriculum_manager", None)
+    if manager is None or name not in manager.active_terms:
+        return None
+    # Isaac Lab 3.0's CurriculumManager has no get_term_cfg: its configs,
+    # in the order of active_terms, are the built terms' only home.
+    func = manager._term_cfgs[manager.active_terms.index(name)].func
+    return func if isinstance(func, AdrCurriculumTerm) else None
+
+
+def adr_term(env: ManagerBasedRLEnv, name: str = "adr") -> AdrCurriculumTerm:
+    """The env's ADR curriculum term.
+
+    Raises:
+        ValueError: the env has no ADR curriculum term ``name`` (yet: see :func:`find_adr_term`).
+    """
+    term = find_adr_term(env, name)
+    if term is None:
+        raise ValueError(f"the env has no ADR curriculum term {name!r}")
+    return term
+
+
+def adr_value(
+    env: ManagerBasedRLEnv, param: str, env_ids: torch.Tensor | None = None, term: str = "adr"
+) -> torch.Tensor:
+    """The current values of an ADR tensor parameter, for user terms (noise, delays, pushes).
+
+    Args:
+        env: the env.
+        param: a tensor parameter of the ADR block.
+        env_ids: ``(K,)`` int64 envs; None: all.
+        term: the ADR curriculum term's name.
+
+    Returns:
+        With ``env_ids`` None, the live ``(N,)`` tensor (float32 for uniform
+        parameters); else the ``(K,)`` values of those envs. Boundary workers
+        hold their bound, rollout workers a draw from the current range.
+
+    Raises:
+        ValueError: no ADR term ``term``, or ``param`` is unknown or no tensor parameter.
+    """
+    return adr_term(env, term).engine.get(param, env_ids)
