@@ -30,6 +30,7 @@ __all__ = [
     "PolicyError",
     "build_model",
     "checkpoint_ranges",
+    "engine_ranges",
     "load_policy",
     "policy_npd",
 ]
@@ -91,7 +92,12 @@ def _fail(path: Path, reason: str) -> PolicyError:
     return PolicyError(f"{path}: {reason}")
 
 
-def _own_ranges(checkpoint: Checkpoint, cfg: ADRConfig, path: Path) -> dict[str, Range]:
+def engine_ranges(checkpoint: Checkpoint, cfg: ADRConfig, path: Path) -> dict[str, Range]:
+    """The ranges of the checkpoint's engine state, in ``cfg``'s order.
+
+    Raises:
+        PolicyError: no engine state, or one of other parameters than ``cfg``'s.
+    """
     engine = checkpoint.engine_state
     if engine is None:
         raise _fail(path, "no ADR engine state (not a checkpoint of sim2real-adr)")
@@ -119,7 +125,7 @@ def checkpoint_ranges(path: str | Path) -> dict[str, Range]:
     """
     path = Path(path)
     checkpoint = load_checkpoint(path)
-    return _own_ranges(checkpoint, _stored_config(checkpoint, path), path)
+    return engine_ranges(checkpoint, _stored_config(checkpoint, path), path)
 
 
 def build_model(train_params: Mapping[str, Any], obs_dim: int, num_actions: int) -> torch.nn.Module:
@@ -171,7 +177,7 @@ def load_policy(
     path = Path(path)
     checkpoint = load_checkpoint(path)
     cfg = _stored_config(checkpoint, path)
-    ranges = _own_ranges(checkpoint, cfg, path)
+    ranges = engine_ranges(checkpoint, cfg, path)
     task_name = (checkpoint.env_state or {}).get("task_name")
     if not isinstance(task_name, str):
         raise _fail(path, "its env state names no task")
