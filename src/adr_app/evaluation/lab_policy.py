@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import attrs
 import torch
 
-from adr_app.evaluation.policy import PolicyError, engine_ranges, policy_npd
+from adr_app.evaluation.policy import PolicyError, TrainedPolicy, engine_ranges, policy_npd
 from adr_domain import ADRConfig, ParamTable
 from adr_domain.eval_cells import Range
 from adr_infra import Checkpoint, load_checkpoint
@@ -47,28 +47,10 @@ ACTOR_KEY = "actor_state_dict"
 
 
 @attrs.frozen(eq=False)
-class LabPolicy:
-    """An mjlab checkpoint and what it says about its training.
-
-    Attributes:
-        label: its name in tables and plots.
-        path: the checkpoint file.
-        task_name: the mjlab task id it is evaluated on.
-        param_set_hash: the ADR parameter-set hash of its engine state.
-        adr_config: the task's ADR config (limits, thresholds).
-        ranges: ``{name: (lo, hi)}`` its own (trained) ranges, config order.
-        npd: the NPD of ``ranges``.
-        epoch: the rsl_rl iteration of the checkpoint.
-    """
-
-    label: str
-    path: Path
-    task_name: str
-    param_set_hash: str
-    adr_config: ADRConfig
-    ranges: dict[str, Range]
-    npd: float
-    epoch: int | None
+class LabPolicy(TrainedPolicy):
+    """An mjlab checkpoint and what it says about its training (fields: see
+    :class:`~adr_app.evaluation.policy.TrainedPolicy`); its ``adr_config`` is its
+    task's, its ``epoch`` the rsl_rl iteration. The weights are loaded by the rollout."""
 
 
 def model_files(run_dir: Path) -> list[tuple[int, Path]]:

@@ -28,6 +28,7 @@ from adr_infra import Checkpoint, load_checkpoint
 __all__ = [
     "EvalPolicy",
     "PolicyError",
+    "TrainedPolicy",
     "build_model",
     "checkpoint_ranges",
     "engine_ranges",
@@ -53,19 +54,19 @@ def policy_npd(ranges: Mapping[str, Range], cfg: ADRConfig) -> float:
 
 
 @attrs.frozen(eq=False)
-class EvalPolicy:
-    """A policy and what its checkpoint says about its training.
+class TrainedPolicy:
+    """What a checkpoint says about a policy's training (any framework).
 
     Attributes:
         label: its name in tables and plots.
         path: the checkpoint file.
-        task_name: the task it was trained on (the env state's ``task_name``).
+        task_name: the task it was trained on (rl_games: the env state's
+            ``task_name``; mjlab: the task id).
         param_set_hash: the ADR parameter-set hash of its checkpoint.
-        adr_config: its run's ADR config.
+        adr_config: its run's (rl_games) or its task's (mjlab) ADR config.
         ranges: ``{name: (lo, hi)}`` its own (trained) ranges, config order.
         npd: the NPD of ``ranges``.
-        epoch: the rl_games epoch of the checkpoint, if saved.
-        model: rl_games' model (eval mode, on ``device``).
+        epoch: the rl_games epoch or rsl_rl iteration of the checkpoint, if saved.
     """
 
     label: str
@@ -76,6 +77,17 @@ class EvalPolicy:
     ranges: dict[str, Range]
     npd: float
     epoch: int | None
+
+
+@attrs.frozen(eq=False)
+class EvalPolicy(TrainedPolicy):
+    """An rl_games policy and what its checkpoint says about its training.
+
+    Attributes:
+        model: rl_games' model (eval mode, on ``device``); the others: see
+            :class:`TrainedPolicy`.
+    """
+
     model: torch.nn.Module
 
     @torch.no_grad()
