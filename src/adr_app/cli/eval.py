@@ -1,4 +1,5 @@
-"""``adr-eval``: evaluate policies side by side on a test set (embedded Reorient task).
+"""``adr-eval``: evaluate policies side by side on a test set (embedded Reorient task,
+or mjlab ADR tasks: see :mod:`adr_app.cli.eval_lab`).
 
 Usage::
 
@@ -72,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--train-config", type=Path, help="default cfg/train/ReorientPPO.yaml")
     p.add_argument("--task-config", type=Path, help="default cfg/task/Reorient.yaml")
+    p.add_argument("--task", help="mjlab ADR task id (default: from the checkpoints)")
+    p.add_argument("--episode-length-s", type=float, help="mjlab: episodes of this length (s)")
     return p
 
 
@@ -138,8 +141,6 @@ def _prepare(args: argparse.Namespace) -> tuple[list[EvalPolicy], tuple[Cell, ..
     from adr_app.evaluation.spec import build_cells
     from adr_app.tasks.reorient_state import NUM_ACTIONS, OBS_DIM
 
-    if args.episodes < 1:
-        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     spec = _spec(args)
     paths = _policy_paths(args)
     train = _read_yaml(args.train_config or config_dir() / "train" / "ReorientPPO.yaml")
@@ -178,11 +179,13 @@ class ProgressLine:
 
 
 def _report(args: argparse.Namespace, evaluation: Evaluation) -> None:
+    from adr_app.evaluation.evaluate import CONSECUTIVE_SUCCESSES
     from adr_app.evaluation.plots import plot_all, plot_over_training
     from adr_app.evaluation.report import format_table, summarize, write_outputs
 
     rows = summarize(evaluation)
-    print(format_table(rows))
+    counts = evaluation.objective_name == CONSECUTIVE_SUCCESSES
+    print(format_table(rows, "successes" if counts else "objective"))
     written = write_outputs(evaluation, rows, args.out)
     if not args.no_plots:
         written += plot_all(evaluation, rows, args.out)
@@ -191,18 +194,29 @@ def _report(args: argparse.Namespace, evaluation: Evaluation) -> None:
     print(f"wrote {', '.join(str(p) for p in written)}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``adr-eval``."""
-    args = _parser().parse_args(argv)
+def _run(args: argparse.Namespace) -> Evaluation:
+    """Check everything (exit 2), then evaluate (exit 1 if that fails)."""
+    from adr_app.cli.eval_lab import evaluate_lab_args, is_lab_run, prepare_lab
+
     try:
-        policies, cells, task_cfg = _prepare(args)
+        if args.episodes < 1:
+            raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+        lab = is_lab_run(args)
+        if lab:
+            lab_policies, cells = prepare_lab(args, _spec(args))
+            labels = [p.label for p in lab_policies]
+        else:
+            policies, cells, task_cfg = _prepare(args)
+            labels = [p.label for p in policies]
     except ValueError as exc:  # CheckpointError, PolicyError, ConfigError are ValueErrors
         fail(EXIT_USAGE, str(exc))
     from adr_app.evaluation.evaluate import evaluate
 
-    progress = None if args.quiet else ProgressLine([p.label for p in policies])
+    progress = None if args.quiet else ProgressLine(labels)
     try:
-        evaluation = evaluate(
+        if lab:
+            return evaluate_lab_args(args, lab_policies, cells, progress)
+        return evaluate(
             policies,
             cells,
             episodes=args.episodes,
@@ -216,7 +230,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         if progress is not None:
             progress.close()
-    _report(args, evaluation)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``adr-eval``."""
+    args = _parser().parse_args(argv)
+    _report(args, _run(args))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Robustness evaluation of the embedded task's policies (``adr-eval``; ``docs/evaluation.md``).
+"""Robustness evaluation (``adr-eval``; ``docs/evaluation.md``): the embedded task, mjlab tasks.
 
 * :mod:`~adr_app.evaluation.policy` — checkpoints as deterministic policies.
 * :mod:`~adr_app.evaluation.spec` — test sets from the command line or YAML.
@@ -6,6 +6,9 @@
 * :mod:`~adr_app.evaluation.evaluate` — policies x test set (the Python API).
 * :mod:`~adr_app.evaluation.report` — rows, CSV, JSON, the terminal table.
 * :mod:`~adr_app.evaluation.plots` — sweeps, heatmaps, histograms, NPD curves.
+* :mod:`~adr_app.evaluation.lab_policy` and :mod:`~adr_app.evaluation.lab_rollout` —
+  mjlab ADR tasks (rsl_rl checkpoints, ``evaluate_lab``); not imported here, as they
+  import mjlab.
 
 The task-agnostic parts live in :mod:`adr_domain.eval_cells` (cells, builders,
 checks, per-env draws) and :mod:`adr_domain.eval_stats` (CIs, paired differences).

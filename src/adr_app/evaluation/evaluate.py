@@ -18,7 +18,8 @@ so the per-episode differences between two policies are paired.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import torch
@@ -26,12 +27,44 @@ import torch
 from adr_app.evaluation.policy import EvalPolicy
 from adr_app.evaluation.rollout import RolloutResult, eval_task_config, play_cells
 from adr_app.tasks.reorient import ReorientTask
-from adr_domain.eval_cells import Cell
+from adr_domain import ADRConfig
+from adr_domain.eval_cells import Cell, Range
 
-__all__ = ["Evaluation", "Progress", "check_policies", "evaluate"]
+__all__ = [
+    "CONSECUTIVE_SUCCESSES",
+    "Evaluation",
+    "PolicyInfo",
+    "Progress",
+    "check_policies",
+    "evaluate",
+    "play_all",
+]
 
 Progress = Callable[[int, int, int, int, int], None]
 """``(policy index, policies, step, episodes finished, envs)``, called before every step."""
+CONSECUTIVE_SUCCESSES = "consecutive successes"
+"""The embedded task's objective, as tables and plots name it."""
+
+
+class PolicyInfo(Protocol):
+    """What an evaluation, its report and plots read of a policy (rl_games or mjlab)."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def task_name(self) -> str: ...
+    @property
+    def param_set_hash(self) -> str: ...
+    @property
+    def adr_config(self) -> ADRConfig: ...
+    @property
+    def ranges(self) -> dict[str, Range]: ...
+    @property
+    def npd(self) -> float: ...
+    @property
+    def epoch(self) -> int | None: ...
 
 
 @attrs.frozen(eq=False)
@@ -45,14 +78,16 @@ class Evaluation:
         seed: the seed every policy's rollout used.
         success_level: an episode succeeds when its objective reaches this.
         results: one rollout per policy (env ``i`` in cell ``i // episodes``).
+        objective_name: what the objective is, for tables and plots.
     """
 
-    policies: tuple[EvalPolicy, ...]
+    policies: tuple[PolicyInfo, ...]
     cells: tuple[Cell, ...]
     episodes: int
     seed: int
     success_level: float
     results: tuple[RolloutResult, ...]
+    objective_name: str = CONSECUTIVE_SUCCESSES
 
     def objective(self, policy: int, cell: int) -> torch.Tensor:
         """``(episodes,)`` float64 the objectives of one policy in one cell."""
@@ -60,11 +95,11 @@ class Evaluation:
         return self.results[policy].objective[cell * e : (cell + 1) * e]
 
 
-def _limits(policy: EvalPolicy) -> dict[str, tuple[object, ...]]:
+def _limits(policy: PolicyInfo) -> dict[str, tuple[object, ...]]:
     return {n: (p.type, p.limits) for n, p in policy.adr_config.params.items()}
 
 
-def check_policies(policies: Sequence[EvalPolicy]) -> None:
+def check_policies(policies: Sequence[PolicyInfo]) -> None:
     """Policies evaluated side by side must share their task and ADR parameter set
     (names, order, types, limits).
 
@@ -115,15 +150,38 @@ def evaluate(
     check_policies(policies)
     adr_cfg = policies[0].adr_config
     cfg = eval_task_config(task_cfg, adr_cfg.model_dump(mode="json"))
+
+    def play(policy: EvalPolicy, resolved: list[dict[str, Range]], hook: Hook) -> RolloutResult:
+        def step_hook(task: ReorientTask, running: torch.Tensor) -> None:
+            hook(task.frame, running)
+
+        return play_cells(policy, resolved, episodes, cfg, seed=seed, hook=step_hook)
+
+    results = play_all(policies, cells, play, progress)
     level = adr_cfg.adr_objective_threshold_high if success_level is None else success_level
+    return Evaluation(tuple(policies), tuple(cells), episodes, seed, float(level), results)
+
+
+P = TypeVar("P", bound=PolicyInfo)
+Hook = Callable[[int, torch.Tensor], None]
+"""``(step, (N,) bool envs still in their first episode)``: what a rollout reports."""
+
+
+def play_all(
+    policies: Sequence[P],
+    cells: Sequence[Cell],
+    play: Callable[[P, list[dict[str, Range]], Hook], RolloutResult],
+    progress: Progress | None,
+) -> tuple[RolloutResult, ...]:
+    """One rollout per policy (``play``) on the cells resolved with its own ranges."""
     results = []
     for i, policy in enumerate(policies):
         resolved = [cell.resolve(policy.ranges) for cell in cells]
 
-        def hook(task: ReorientTask, running: torch.Tensor, i: int = i) -> None:
+        def hook(step: int, running: torch.Tensor, i: int = i) -> None:
             if progress is not None:
                 n = int(running.numel())
-                progress(i, len(policies), task.frame, n - int(running.sum()), n)
+                progress(i, len(policies), step, n - int(running.sum()), n)
 
-        results.append(play_cells(policy, resolved, episodes, cfg, seed=seed, hook=hook))
-    return Evaluation(tuple(policies), tuple(cells), episodes, seed, float(level), tuple(results))
+        results.append(play(policy, resolved, hook))
+    return tuple(results)

@@ -13,7 +13,9 @@ from adr_app.evaluation.report import Row
 
 __all__ = ["plot_all", "plot_over_training"]
 
-OBJECTIVE = "consecutive successes (mean, 95% CI)"
+
+def _objective_axis(ev: Evaluation) -> str:
+    return f"{ev.objective_name} (mean, 95% CI)"
 
 
 def _pyplot() -> Any:
@@ -56,7 +58,7 @@ def _plot_sweep(ev: Evaluation, rows: Sequence[Row], group: str, out: Path) -> P
         lo, hi = policy.ranges[param]
         ax.axvspan(lo, hi, color=color, alpha=0.12, label=f"{policy.label} trained range")
     ax.set_xlabel(param)
-    ax.set_ylabel(OBJECTIVE)
+    ax.set_ylabel(_objective_axis(ev))
     ax.set_title(f"sweep of {param} ({ev.episodes} episodes per point)")
     ax.legend(fontsize="small")
     return _save(fig, out / f"sweep_{_file_name(param)}.png")
@@ -80,23 +82,30 @@ def _plot_grid(ev: Evaluation, rows: Sequence[Row], group: str, out: Path) -> Pa
             aspect="auto",
             extent=(xs[0], xs[-1], ys[0], ys[-1]) if len(xs) > 1 and len(ys) > 1 else None,
         )
-        fig.colorbar(image, ax=ax, label="consecutive successes (mean)")
+        fig.colorbar(image, ax=ax, label=f"{ev.objective_name} (mean)")
         ax.set_xlabel(a)
         ax.set_ylabel(b)
         ax.set_title(policy.label)
     return _save(fig, out / f"grid_{_file_name(a)}_{_file_name(b)}.png")
 
 
+def _bins(ev: Evaluation, cell_index: int) -> list[float] | int:
+    """Unit bins for counts (consecutive successes), else 20 bins over the values."""
+    data = [ev.objective(p, cell_index) for p in range(len(ev.policies))]
+    if all(bool((d == d.floor()).all()) and bool((d >= 0).all()) for d in data):
+        return list(range(int(max(float(d.max()) for d in data)) + 2))
+    return 20
+
+
 def _plot_histogram(ev: Evaluation, cell_index: int, out: Path) -> Path:
     plt = _pyplot()
     cell = ev.cells[cell_index]
     fig, ax = plt.subplots(figsize=(6, 4))
-    top = max(float(ev.objective(p, cell_index).max()) for p in range(len(ev.policies)))
-    bins = list(range(int(top) + 2))
+    bins = _bins(ev, cell_index)
     for p, policy in enumerate(ev.policies):
         data = ev.objective(p, cell_index).tolist()
         ax.hist(data, bins=bins, alpha=0.5, label=policy.label, color=f"C{p}")
-    ax.set_xlabel("consecutive successes per episode")
+    ax.set_xlabel(f"{ev.objective_name} per episode")
     ax.set_ylabel("episodes")
     ax.set_title(f"{cell.label}: {ev.episodes} episodes per policy")
     ax.legend(fontsize="small")
@@ -137,7 +146,7 @@ def plot_over_training(ev: Evaluation, rows: Sequence[Row], out: Path, experimen
             label=cell.label,
         )
     ax.set_xlabel("checkpoint NPD (nats per dimension of its ADR ranges)")
-    ax.set_ylabel(OBJECTIVE)
+    ax.set_ylabel(_objective_axis(ev))
     ax.set_title(f"{experiment}: every checkpoint at a fixed test set")
     ax.legend(fontsize="small")
     return _save(fig, out / f"over_training_{_file_name(experiment)}.png")

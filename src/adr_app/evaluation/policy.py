@@ -28,8 +28,10 @@ from adr_infra import Checkpoint, load_checkpoint
 __all__ = [
     "EvalPolicy",
     "PolicyError",
+    "TrainedPolicy",
     "build_model",
     "checkpoint_ranges",
+    "engine_ranges",
     "load_policy",
     "policy_npd",
 ]
@@ -52,19 +54,19 @@ def policy_npd(ranges: Mapping[str, Range], cfg: ADRConfig) -> float:
 
 
 @attrs.frozen(eq=False)
-class EvalPolicy:
-    """A policy and what its checkpoint says about its training.
+class TrainedPolicy:
+    """What a checkpoint says about a policy's training (any framework).
 
     Attributes:
         label: its name in tables and plots.
         path: the checkpoint file.
-        task_name: the task it was trained on (the env state's ``task_name``).
+        task_name: the task it was trained on (rl_games: the env state's
+            ``task_name``; mjlab: the task id).
         param_set_hash: the ADR parameter-set hash of its checkpoint.
-        adr_config: its run's ADR config.
+        adr_config: its run's (rl_games) or its task's (mjlab) ADR config.
         ranges: ``{name: (lo, hi)}`` its own (trained) ranges, config order.
         npd: the NPD of ``ranges``.
-        epoch: the rl_games epoch of the checkpoint, if saved.
-        model: rl_games' model (eval mode, on ``device``).
+        epoch: the rl_games epoch or rsl_rl iteration of the checkpoint, if saved.
     """
 
     label: str
@@ -75,6 +77,17 @@ class EvalPolicy:
     ranges: dict[str, Range]
     npd: float
     epoch: int | None
+
+
+@attrs.frozen(eq=False)
+class EvalPolicy(TrainedPolicy):
+    """An rl_games policy and what its checkpoint says about its training.
+
+    Attributes:
+        model: rl_games' model (eval mode, on ``device``); the others: see
+            :class:`TrainedPolicy`.
+    """
+
     model: torch.nn.Module
 
     @torch.no_grad()
@@ -91,7 +104,12 @@ def _fail(path: Path, reason: str) -> PolicyError:
     return PolicyError(f"{path}: {reason}")
 
 
-def _own_ranges(checkpoint: Checkpoint, cfg: ADRConfig, path: Path) -> dict[str, Range]:
+def engine_ranges(checkpoint: Checkpoint, cfg: ADRConfig, path: Path) -> dict[str, Range]:
+    """The ranges of the checkpoint's engine state, in ``cfg``'s order.
+
+    Raises:
+        PolicyError: no engine state, or one of other parameters than ``cfg``'s.
+    """
     engine = checkpoint.engine_state
     if engine is None:
         raise _fail(path, "no ADR engine state (not a checkpoint of sim2real-adr)")
@@ -119,7 +137,7 @@ def checkpoint_ranges(path: str | Path) -> dict[str, Range]:
     """
     path = Path(path)
     checkpoint = load_checkpoint(path)
-    return _own_ranges(checkpoint, _stored_config(checkpoint, path), path)
+    return engine_ranges(checkpoint, _stored_config(checkpoint, path), path)
 
 
 def build_model(train_params: Mapping[str, Any], obs_dim: int, num_actions: int) -> torch.nn.Module:
@@ -171,7 +189,7 @@ def load_policy(
     path = Path(path)
     checkpoint = load_checkpoint(path)
     cfg = _stored_config(checkpoint, path)
-    ranges = _own_ranges(checkpoint, cfg, path)
+    ranges = engine_ranges(checkpoint, cfg, path)
     task_name = (checkpoint.env_state or {}).get("task_name")
     if not isinstance(task_name, str):
         raise _fail(path, "its env state names no task")

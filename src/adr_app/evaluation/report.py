@@ -56,7 +56,7 @@ class Row:
     Attributes:
         policy, group, cell: names.
         coords: the cell's pinned sweep or grid coordinates.
-        objective: mean objective (consecutive successes) with its 95% CI.
+        objective: mean objective (e.g. consecutive successes) with its 95% CI.
         success: success rate (objective >= the success level) with its 95% CI.
         episode_return, length: mean return and length of the episodes.
         diff: the paired difference ``objective - reference's`` over the same
@@ -171,7 +171,7 @@ def to_json(evaluation: Evaluation, rows: Sequence[Row]) -> str:
         "seed": ev.seed,
         "episodes_per_cell": ev.episodes,
         "success_level": ev.success_level,
-        "objective": "consecutive successes of each env's first episode",
+        "objective": f"{ev.objective_name} of each env's first episode",
         "policies": [
             {
                 "label": p.label,
@@ -218,9 +218,9 @@ def _ci(e: Estimate, fmt: str = ".2f") -> str:
     return f"{e.mean:{fmt}} [{e.lo:{fmt}}, {e.hi:{fmt}}]"
 
 
-def format_table(rows: Sequence[Row]) -> str:
+def format_table(rows: Sequence[Row], objective: str = "successes") -> str:
     """A plain-text table: setting, policy, episodes, objective, success, paired difference."""
-    header = ["setting", "policy", "episodes", "successes [95% CI]", "success rate", "vs ref"]
+    header = ["setting", "policy", "episodes", f"{objective} [95% CI]", "success rate", "vs ref"]
     lines = [header]
     for r in rows:
         diff = "(reference)" if r.diff is None else _ci(r.diff)
