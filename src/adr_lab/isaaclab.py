@@ -8,7 +8,7 @@ scene reset and the reset events, then rebuilds ``extras["log"]`` and calls
 ``term.reset(env_ids)``. So :class:`AdrCurriculumTerm`:
 
 * on ``__call__``: updates the engine with the finished envs
-  (:func:`adr_lab.manager.update_on_reset`), then applies every
+  (:func:`adr_lab.core.update_on_reset`), then applies every
   :class:`IsaacLabBinding` to the reset envs: Isaac Lab's randomization
   functions take a range, so each is called once for the envs drawing from
   the current range and once per group of boundary workers with ``(b, b)``;
@@ -41,8 +41,14 @@ import torch
 from isaaclab.envs import ManagerBasedRLEnv
 from isaaclab.managers import CurriculumTermCfg, ManagerTermBase, SceneEntityCfg
 
-from adr_lab.core import AdrCore
-from adr_lab.manager import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
+from adr_lab.core import (
+    AdrCore,
+    ManagerEnvIds,
+    publish_log,
+    resolve_env_ids,
+    start_core,
+    update_on_reset,
+)
 from adr_lab.objectives import Objective
 
 __all__ = ["AdrCurriculumTerm", "IsaacLabBinding"]

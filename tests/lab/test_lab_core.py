@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adr_domain import ADREngine, StateError, WorkerType
-from adr_lab.core import AdrCore
-from adr_lab.manager import finished_envs, resolve_env_ids
+from adr_lab.core import AdrCore, finished_envs, resolve_env_ids
 from app_helpers import trees_equal
 from builders import small_cfg
 
