@@ -96,8 +96,8 @@ def test_an_objective_that_turns_non_finite_later_is_raised_at_the_next_check_na
     env = build(cartpole_cfg(2, objective=late_nan, episode_steps=2))
     env.reset()
     engine = adr_term(env).engine
+    run(env, 3)
     with pytest.raises(ValueError, match=r"late_nan.*objective"):
-        run(env, 3)
         adr_term(env).core.check()
     assert int(engine.queue_lengths.sum()) == 0
 
