@@ -6,6 +6,7 @@ Imports :mod:`adr_domain` and :mod:`adr_infra` below it, and the frameworks
 
 * :mod:`adr_lab.core` — :class:`AdrCore` and the curriculum-term glue both frameworks share.
 * :mod:`adr_lab.objectives` — what a finished episode scored (built-ins).
+* :mod:`adr_lab.rsl_rl_hooks` — the end of an rsl_rl training iteration: ADR's check, preemption.
 * :mod:`adr_lab.mjlab` — terms, model-field bindings and the rsl_rl runner for mjlab.
 * :mod:`adr_lab.isaaclab` — the Isaac Lab curriculum term.
 * :mod:`adr_lab.tasks` — ADR variants of mjlab tasks (registered through
