@@ -4,9 +4,9 @@ Imports :mod:`adr_domain` and :mod:`adr_infra` below it, and the frameworks
 (mjlab, mujoco, warp, rsl_rl; isaaclab for :mod:`adr_lab.isaaclab`), never
 ``adr_isaac`` or ``adr_app``.
 
-* :mod:`adr_lab.core` — :class:`AdrCore`, the engine glue both frameworks share.
+* :mod:`adr_lab.core` — :class:`AdrCore` and the curriculum-term glue both frameworks share.
 * :mod:`adr_lab.objectives` — what a finished episode scored (built-ins).
-* :mod:`adr_lab.manager` — the curriculum-term glue both frameworks share.
+* :mod:`adr_lab.rsl_rl_hooks` — the end of an rsl_rl training iteration: ADR's check, preemption.
 * :mod:`adr_lab.mjlab` — terms, model-field bindings and the rsl_rl runner for mjlab.
 * :mod:`adr_lab.isaaclab` — the Isaac Lab 3.0 curriculum term, event-term bindings and
   ``Isaac-Cartpole-Adr`` (registered through Isaac Lab's ``isaaclab.tasks`` entry point).

@@ -2,16 +2,25 @@
 
 :class:`AdrCore` holds one :class:`~adr_domain.ADREngine` for all envs of a
 process, takes the objective of the envs whose episode ended, and owns the
-complete ADR state the checkpoint carries. It knows nothing of managers,
-scenes or model fields: the framework glue (``adr_lab.manager``,
-``adr_lab.mjlab``, ``adr_lab.isaaclab``) finds the finished envs, evaluates the
-objective and writes the values into the simulator.
+complete ADR state the checkpoint carries. The functions below turn a
+curriculum-term call (both frameworks call ``term(env, env_ids)`` at the start
+of every reset, ``env_ids`` a tensor, a slice or None) into one engine update
+(:func:`update_on_reset`) and publish the ``adr/...`` log keys
+(:func:`publish_log`); ``adr_lab.mjlab`` and ``adr_lab.isaaclab`` add what
+differs (model fields, event functions).
+
+No host read on the hot path: an update never reads the device. The engine
+keeps bad objective values out of its state and remembers the first;
+:meth:`AdrCore.check` raises it (one host read). The rsl_rl runners call it once
+per training iteration (:mod:`adr_lab.rsl_rl_hooks`); an env used without such a
+runner checks every :attr:`AdrCore.check_every` updates, and a user may call
+:meth:`AdrCore.check` at any time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 import torch
@@ -20,6 +29,7 @@ from adr_domain import (
     ENGINE_STATE_KEY,
     REFERENCE_PARAMS_KEY,
     SCHEMA_VERSION_KEY,
+    ADRConfig,
     ADREngine,
     Commit,
     StagedLoad,
@@ -31,8 +41,22 @@ from adr_domain import (
     migrate_engine_state,
     reference_params,
 )
+from adr_infra.distributed import agreed_seed, exchange_from_environment
+from adr_lab.objectives import ManagerEnv, Objective
 
-__all__ = ["LAB_STATE_KEY", "LAB_STATE_VERSION", "AdrCore"]
+__all__ = [
+    "DEFAULT_CHECK_EVERY",
+    "LAB_STATE_KEY",
+    "LAB_STATE_VERSION",
+    "AdrCore",
+    "ManagerEnvIds",
+    "finished_envs",
+    "probe_objective",
+    "publish_log",
+    "resolve_env_ids",
+    "start_core",
+    "update_on_reset",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +65,11 @@ LAB_STATE_KEY = "adr_lab"
 LAB_STATE_VERSION = 1
 """Version of the ``adr_lab`` entry written by this code."""
 NOISE_RNG_KEY = "noise_rng"
+DEFAULT_CHECK_EVERY = 100
+"""Updates between two checks of an env used without a runner that checks per iteration."""
+
+ManagerEnvIds = torch.Tensor | slice | Sequence[int] | None
+"""Env ids as managers pass them: a tensor, a slice, a sequence, or None (all)."""
 
 
 def noise_seed(seed: int, rank: int) -> int:
@@ -63,6 +92,8 @@ class AdrCore(StagedLoad):
             stream on every rank, and part of :meth:`state_dict`.
         last_report: the latest update's report (``engine.report()`` before
             the first).
+        check_every: updates between two automatic :meth:`check` calls; None:
+            never (a runner that calls :meth:`check` once per iteration sets it).
     """
 
     def __init__(self, engine: ADREngine, *, seed: int, objective_name: str = "objective") -> None:
@@ -72,6 +103,9 @@ class AdrCore(StagedLoad):
         self.noise.manual_seed(noise_seed(seed, engine.rank))
         self._objective = torch.zeros(engine.num_envs, dtype=torch.float64, device=engine.device)
         self.last_report: UpdateReport = engine.report()
+        self.check_every: int | None = DEFAULT_CHECK_EVERY
+        self._unchecked = 0
+        self._stepped = False
 
     @property
     def num_envs(self) -> int:
@@ -86,6 +120,10 @@ class AdrCore(StagedLoad):
     def record(self, done_env_ids: torch.Tensor, values: object) -> UpdateReport:
         """Feed finished episodes to the engine: record, move bounds, recycle, resample.
 
+        No host read: a non-finite value is kept out of the state and raised by
+        the next :meth:`check` (every :attr:`check_every` updates, or once per
+        iteration from a runner).
+
         Args:
             done_env_ids: ``(K,)`` int64 envs whose episode ended (possibly none;
                 in a distributed run every rank calls this once per step).
@@ -96,17 +134,41 @@ class AdrCore(StagedLoad):
 
         Raises:
             ValueError: naming the objective, when ``values`` is not a ``(K,)``
-                tensor or holds non-finite values (then the state is untouched).
+                tensor (then the state is untouched), or from the automatic check.
         """
         scores = self.checked_scores(values, done_env_ids.numel())
         self._objective.index_copy_(0, done_env_ids, scores.detach().to(self._objective))
         try:
             report = self.engine.update(done_env_ids, self._objective)
-            self.engine.check()
         except ValueError as exc:
             raise ValueError(f"ADR objective {self.objective_name}: {exc}") from exc
         self.last_report = report
+        self._unchecked += 1
+        if self.check_every is not None and self._unchecked >= self.check_every:
+            self.check()
         return report
+
+    def check(self) -> None:
+        """Raise the first bad objective value since the last check (one host read).
+
+        Raises:
+            ValueError: naming the objective, the env and the value (that value,
+                and any later bad one, never reached the ADR state).
+        """
+        self._unchecked = 0
+        try:
+            self.engine.check()
+        except ValueError as exc:
+            raise ValueError(f"ADR objective {self.objective_name}: {exc}") from exc
+
+    def note_step(self) -> None:
+        """Say that every env has just stepped (a host flag; see :func:`update_on_reset`)."""
+        self._stepped = True
+
+    def take_step_note(self) -> bool:
+        """Whether every env stepped since the last update (and forget it)."""
+        stepped, self._stepped = self._stepped, False
+        return stepped
 
     def checked_scores(self, values: object, count: int) -> torch.Tensor:
         """``values`` once it has proven to be a ``(count,)`` tensor.
@@ -185,3 +247,98 @@ class AdrCore(StagedLoad):
         """Draw every env's tensor-parameter values from the (just loaded) ranges."""
         for name in self.engine.tensor_param_names:
             self.engine.sample(name)
+
+
+# ------------------------------------------------------------------ manager glue
+
+
+def start_core(
+    adr: ADRConfig | Mapping[str, Any],
+    env: ManagerEnv,
+    device: torch.device,
+    seed: int,
+    objective: Objective,
+) -> AdrCore:
+    """The engine glue of a curriculum term being built: one engine for the env's envs.
+
+    Joins the ``torchrun`` group when there is one (all ranks then take rank 0's
+    ``seed``) and probes the objective (:func:`probe_objective`).
+    """
+    exchange = exchange_from_environment(device)
+    seed = agreed_seed(seed, exchange, device)
+    engine = ADREngine(adr, env.num_envs, device=device, seed=seed, exchange=exchange)
+    core = AdrCore(engine, seed=seed, objective_name=repr(objective))
+    probe_objective(core, objective, env)
+    return core
+
+
+def resolve_env_ids(env_ids: ManagerEnvIds, num_envs: int, device: torch.device) -> torch.Tensor:
+    """``(K,)`` int64 ids on ``device`` for any form a manager passes."""
+    every = torch.arange(num_envs, device=device)
+    if env_ids is None:
+        return every
+    if isinstance(env_ids, slice):
+        return every[env_ids]
+    return torch.as_tensor(env_ids, device=device).to(torch.long).reshape(-1)
+
+
+def finished_envs(env_ids: torch.Tensor, episode_length_buf: torch.Tensor) -> torch.Tensor:
+    """The envs of ``env_ids`` that played at least one step since their last reset.
+
+    A reset also reaches envs that never played (the first reset of all envs,
+    a reset requested by the user): they have nothing to score. One host read
+    (the count is data-dependent): :func:`update_on_reset` calls it only for a
+    reset that no step preceded.
+    """
+    played = episode_length_buf.index_select(0, env_ids) > 0
+    return env_ids[played]
+
+
+def update_on_reset(
+    core: AdrCore, objective: Objective, env: ManagerEnv, env_ids: ManagerEnvIds
+) -> UpdateReport:
+    """One engine update for a reset: the finished envs among ``env_ids`` and their scores.
+
+    When the framework glue noted a step since the last update
+    (:meth:`AdrCore.note_step`; mjlab's step event does), every env has played
+    since its last reset and all of ``env_ids`` finished: no host read. Otherwise
+    (``env.reset()``, or a framework that notes no steps) the envs that never
+    played are left out (:func:`finished_envs`, one host read).
+    """
+    ids = resolve_env_ids(env_ids, env.num_envs, core.engine.device)
+    if not core.take_step_note():
+        ids = finished_envs(ids, env.episode_length_buf.to(core.engine.device))
+    return core.record(ids, objective(env, ids))
+
+
+def probe_objective(core: AdrCore, objective: Objective, env: ManagerEnv) -> None:
+    """Call the objective once for every env and check what it returns, changing nothing.
+
+    Run while the env is built, so that a wrong objective (an unknown term,
+    a wrong shape, non-finite values) stops the run before any step.
+
+    Raises:
+        ValueError: naming the objective.
+    """
+    ids = torch.arange(env.num_envs, device=core.engine.device)
+    values = core.checked_scores(objective(env, ids), env.num_envs)
+    bad = ~torch.isfinite(values.double())
+    if bool(bad.any()):
+        env_id = int(bad.nonzero()[0, 0])
+        raise ValueError(
+            f"ADR objective {core.objective_name} returned the non-finite value "
+            f"{float(values[env_id])} for env {env_id}"
+        )
+
+
+def publish_log(extras: MutableMapping[str, Any], core: AdrCore) -> None:
+    """Put the ``adr/...`` entries of the latest update into ``extras["log"]``.
+
+    rsl_rl's logger averages ``extras["log"]`` over an iteration's steps and
+    writes keys with a ``/`` as they are, so TensorBoard and W&B show the
+    reference's ``adr/params/<p>/lower|upper``, ``adr/npd``, ... tags.
+    """
+    log = extras.get("log")
+    if not isinstance(log, MutableMapping):
+        log = extras["log"] = {}
+    log.update(core.log_tensors())

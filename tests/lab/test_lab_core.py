@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from adr_domain import ADREngine, StateError
-from adr_lab.core import AdrCore
-from adr_lab.manager import finished_envs, resolve_env_ids
+from adr_lab.core import AdrCore, finished_envs, resolve_env_ids
 from app_helpers import trees_equal
 from builders import small_cfg
 

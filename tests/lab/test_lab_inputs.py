@@ -83,8 +83,10 @@ def test_a_builtin_objective_of_a_missing_term_stops_the_build_naming_it(
         build(cartpole_cfg(2, objective=objective))  # type: ignore[arg-type]
 
 
-def test_an_objective_that_turns_non_finite_later_stops_at_that_reset_naming_it() -> None:
-    """A NaN score at a later reset raises naming the objective, and the engine records nothing."""
+def test_an_objective_that_turns_non_finite_later_is_raised_at_the_next_check_naming_it() -> None:
+    """A NaN score at a later reset raises at the next check (an env used without a runner:
+    ``core.check()``, or every ``check_every`` updates) naming the objective; the engine
+    records nothing meanwhile."""
     calls = []
 
     def late_nan(env: object, ids: torch.Tensor) -> torch.Tensor:
@@ -94,8 +96,9 @@ def test_an_objective_that_turns_non_finite_later_stops_at_that_reset_naming_it(
     env = build(cartpole_cfg(2, objective=late_nan, episode_steps=2))
     env.reset()
     engine = adr_term(env).engine
+    run(env, 3)
     with pytest.raises(ValueError, match=r"late_nan.*objective"):
-        run(env, 3)
+        adr_term(env).core.check()
     assert int(engine.queue_lengths.sum()) == 0
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from adr_app.errors import EXIT_FAILED, EXIT_USAGE, UsageError
-from adr_app.runs.preemption import EXIT_PREEMPTED, StopRequest, TrainingStopped, resume_command
+from adr_app.runs.preemption import TrainingStopped, resume_command
+from adr_infra.preemption import EXIT_PREEMPTED, StopRequest
 
 if TYPE_CHECKING:
     from adr_app.config.plan import TrainPlan

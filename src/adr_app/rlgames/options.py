@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import attrs
 
-from adr_app.runs.preemption import StopRequest
 from adr_domain import ADREngine
 from adr_infra import Checkpoint, ChosenCheckpoint, RunLayout, load_checkpoint
+from adr_infra.preemption import StopRequest
 
 __all__ = ["AgentOptions", "adr_engine_of"]
 

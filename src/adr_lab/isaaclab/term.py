@@ -10,7 +10,7 @@ So :class:`AdrCurriculumTerm`:
   every :class:`~adr_lab.isaaclab.bindings.EventBinding`'s event term and
   writes every env's values, all before any step (errors name what is wrong);
 * on ``__call__``: updates the engine with the finished envs
-  (:func:`adr_lab.manager.update_on_reset`), then writes the reset envs' new
+  (:func:`adr_lab.core.update_on_reset`), then writes the reset envs' new
   values through the bound event terms;
 * on ``reset``: puts the ``adr/...`` keys into the new ``extras["log"]``.
 
@@ -29,8 +29,8 @@ from isaaclab.envs import ManagerBasedRLEnv, ManagerBasedRLEnvCfg
 from isaaclab.managers import CurriculumTermCfg, ManagerTermBase
 
 from adr_domain import ADRConfig, ADREngine
+from adr_lab.core import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.isaaclab.bindings import BoundEvent, EventBinding
-from adr_lab.manager import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.objectives import Objective
 
 __all__ = ["AdrCurriculumTerm", "AdrSpec", "adr_term", "adr_value", "attach_adr", "find_adr_term"]

@@ -20,7 +20,7 @@ from mjlab.managers.event_manager import EventTermCfg
 from mjlab.managers.observation_manager import ObservationTermCfg
 from mjlab.managers.scene_entity_config import SceneEntityCfg
 
-from adr_lab.manager import ManagerEnvIds, resolve_env_ids
+from adr_lab.core import ManagerEnvIds, resolve_env_ids
 from adr_lab.mjlab.terms import adr_term
 
 __all__ = [

@@ -37,6 +37,9 @@ __all__ = ["DR_FUNCTIONS", "FieldBinding", "FieldWriter", "actuator_gear"]
 
 DrFunction = Callable[..., None]
 
+UNUSED_RANGE = (0.0, 0.0)
+"""The ``ranges`` argument of a dr function writing ADR values (:func:`exact_values` ignores it)."""
+
 
 @requires_model_fields("actuator_gear")
 def actuator_gear(
@@ -147,11 +150,10 @@ def declared_fields(bindings: Iterable[FieldBinding]) -> tuple[tuple[str, ...], 
 
 @attrs.frozen
 class _Resolved:
-    """A checked binding: its resolved entity selection and parameter index."""
+    """A checked binding and its resolved entity selection."""
 
     binding: FieldBinding
     asset_cfg: SceneEntityCfg
-    index: int
 
 
 class FieldWriter:
@@ -190,12 +192,13 @@ class FieldWriter:
         """
         for item in self._resolved:
             b = item.binding
-            values = self._engine.get(b.param, env_ids)
-            lo, hi = self._engine.bounds[item.index].tolist()
+            # No host read: the ids come from the manager, and the values from the
+            # distribution (dr's range only becomes the bounds its sample ignores).
+            values = self._engine.get(b.param).index_select(0, env_ids)
             b.func(
                 self._env,
                 env_ids,
-                ranges=(lo, hi),
+                ranges=UNUSED_RANGE,
                 asset_cfg=item.asset_cfg,
                 distribution=exact_values(values),
                 operation=b.operation,
@@ -244,7 +247,7 @@ def _resolve(env: ManagerBasedRlEnv, engine: ADREngine, binding: FieldBinding) -
     _check_field(env, binding)
     asset_cfg = _resolve_selection(env, binding)
     _check_axes(env, binding)
-    return _Resolved(binding, asset_cfg, engine.params.index(binding.param))
+    return _Resolved(binding, asset_cfg)
 
 
 def _check_param(engine: ADREngine, binding: FieldBinding) -> None:

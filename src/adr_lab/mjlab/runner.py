@@ -11,11 +11,18 @@ The file is written atomically through :func:`adr_infra.save_checkpoint`, so
 ``adr-ckpt inspect`` reads it. Loading verifies the checksum, checks the ADR
 state completely, then restores policy and ADR (``adr_load_from_checkpoint``
 decides whether ranges and queues come back).
+
+Once per iteration (:class:`~adr_lab.rsl_rl_hooks.IterationEnd`) the runner
+checks what ADR kept out of its state (a bad objective value raises, naming
+the objective) and handles preemption: SIGTERM, SIGINT or SIGUSR1 finish the
+iteration in progress, write ``model_<it>.pt``, print one line naming it and the
+``--agent.resume`` command that continues the run, and exit 75.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from mjlab.envs import ManagerBasedRlEnv
@@ -31,11 +38,16 @@ from adr_infra import (
 )
 from adr_infra.distributed import join_process_group, launched_world_size
 from adr_infra.stores import resolve_location
+from adr_lab.mjlab.resume import mjlab_resume_args
 from adr_lab.mjlab.terms import AdrCurriculum, adr_terms
+from adr_lab.rsl_rl_hooks import IterationEnd
 
 __all__ = ["AdrOnPolicyRunner"]
 
 log = logging.getLogger(__name__)
+
+PROGRAM = "mjlab train"
+"""How the runner names itself in its messages."""
 
 STEP_COUNTER_KEY = "common_step_counter"
 """mjlab's env-state entry (the stock runner saves and restores only this)."""
@@ -96,8 +108,20 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
         log_dir: str | None = None,
         device: str = "cpu",
     ) -> None:
-        _one_adr_term(env.unwrapped)
+        term = _one_adr_term(env.unwrapped)
         super().__init__(env, train_cfg, log_dir, device)
+        if term is not None:
+            term.core.check_every = None  # checked once per iteration instead
+        label = PROGRAM if self.gpu_global_rank == 0 else f"{PROGRAM} rank {self.gpu_global_rank}"
+        self.iteration_end = IterationEnd(
+            self, check=self._check_adr, resume_args=mjlab_resume_args, label=label
+        )
+
+    def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
+        """rsl_rl's loop; a stop signal ends it after the iteration in progress (exit 75)."""
+        self.iteration_end.learn(
+            partial(super().learn, num_learning_iterations, init_at_random_ep_len)
+        )
 
     def save(self, path: str, infos: dict[str, Any] | None = None) -> None:
         """Write the checkpoint at ``path`` atomically, with the ADR state and a checksum."""
@@ -145,6 +169,12 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
 
     def _adr_term(self) -> AdrCurriculum | None:
         return _one_adr_term(self.env.unwrapped)
+
+    def _check_adr(self) -> None:
+        """Raise what the ADR term kept out of its state since the last iteration."""
+        term = self._adr_term()
+        if term is not None:
+            term.core.check()
 
     def _stage_adr(self, checkpoint: Checkpoint, path: str) -> Commit:
         """Check the checkpoint's ADR state against this env; the commit restores it."""

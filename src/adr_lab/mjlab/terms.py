@@ -11,8 +11,10 @@
   fields (so mjlab expands them per world) and writes the reset envs' new
   values into them, after which the event manager recomputes derived
   constants;
-* the step event :class:`AdrStepSync`, which in a ``torchrun`` run makes
-  every rank update exactly once per step (the update is a collective).
+* the step event :class:`AdrStepSync`, which notes every step (so the resets
+  that follow score all their envs without reading episode lengths back) and
+  in a ``torchrun`` run makes every rank update exactly once per step (the
+  update is a collective).
 """
 
 from __future__ import annotations
@@ -28,8 +30,14 @@ from mjlab.managers.curriculum_manager import CurriculumManager, CurriculumTermC
 from mjlab.managers.event_manager import EventTermCfg
 
 from adr_domain import ADRConfig, ADREngine, Commit, StateReader, commit_all
-from adr_lab.core import LAB_STATE_KEY
-from adr_lab.manager import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
+from adr_lab.core import (
+    LAB_STATE_KEY,
+    ManagerEnvIds,
+    publish_log,
+    resolve_env_ids,
+    start_core,
+    update_on_reset,
+)
 from adr_lab.mjlab.fields import FieldBinding, FieldWriter, declared_fields
 from adr_lab.objectives import Objective
 
@@ -197,12 +205,15 @@ class AdrModelFields:
 
 
 class AdrStepSync:
-    """Step event of ``torchrun`` runs: an empty update on every step this rank resets nothing.
+    """Step event: notes the step; in ``torchrun`` runs, an empty update on every step
+    this rank resets nothing.
 
-    The engine update is a collective; mjlab resets (and so updates) only on
-    steps where some env of this rank finished. This term runs every step
-    before the resets and updates with no results exactly when no reset will
-    follow, so every rank updates once per step. A no-op in one process.
+    mjlab runs it every step after counting the step and before the resets, so
+    every env the resets reach has played (:meth:`AdrCore.note_step`). The
+    engine update is a collective; mjlab resets (and so updates) only on steps
+    where some env of this rank finished; in a distributed run this term
+    updates with no results exactly when no reset will follow, so every rank
+    updates once per step.
     """
 
     def __init__(self, cfg: EventTermCfg, env: ManagerBasedRlEnv) -> None:
@@ -211,6 +222,7 @@ class AdrStepSync:
     def __call__(self, env: ManagerBasedRlEnv, env_ids: ManagerEnvIds, **params: Any) -> None:
         """Update with nothing when this step will not reset any env of this rank."""
         term = adr_term(env, self._name)
+        term.core.note_step()
         if not term.core.distributed:
             return
         if env.cfg.auto_reset and bool(env.reset_buf.any()):
