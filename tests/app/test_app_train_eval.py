@@ -11,7 +11,14 @@ import torch
 from adr_app.cli.plot import read_adr_scalars
 from adr_app.evaluation.training import TrainingEvaluator
 from adr_app.tasks.reorient_state import NUM_ACTIONS, OBS_DIM
-from app_helpers import TINY, adr_train, assert_same_training_state, checkpoints, epoch_of
+from app_helpers import (
+    TINY,
+    adr_train,
+    assert_same_training_state,
+    checkpoints,
+    epoch_of,
+    refused,
+)
 from eval_helpers import task_config, train_params
 
 COMMON = [*TINY, "torch_deterministic=True", "seed=7", "max_iterations=4"]
@@ -80,17 +87,6 @@ def test_the_evaluations_reach_tensorboard_at_the_frames_of_every_kth_epoch(
     lines = [line for line in stdout.splitlines() if line.startswith("eval after epoch")]
     assert [line.split()[3] for line in lines] == ["2", "4"]
     assert all("scaled:2: successes" in line for line in lines)
-
-
-def refused(cwd: Path, *overrides: str) -> str:
-    """adr-train exits 2 with one stderr line and nothing built; the line."""
-    result = adr_train(cwd, *overrides, "max_iterations=1", timeout=120)
-    assert result.returncode == 2, (result.stdout[-1500:], result.stderr[-1500:])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (cwd / "runs").exists(), "nothing may be created before the checks"
-    return lines[0]
 
 
 @pytest.mark.parametrize(
