@@ -9,19 +9,7 @@ import pytest
 import torch
 
 from adr_infra import Checkpoint, save_checkpoint
-from app_helpers import adr_train
-
-
-def refused(cwd: Path, *overrides: str) -> str:
-    """Run adr-train, expect exit 2 with one stderr line and nothing built; return the line."""
-    result = adr_train(cwd, *overrides, "max_iterations=1", timeout=120)
-    assert result.returncode == 2, (result.stdout[-1500:], result.stderr[-1500:])
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    assert "build mlp" not in result.stdout and "Started to train" not in result.stdout
-    assert not (cwd / "runs").exists(), "nothing may be created before the checks"
-    return lines[0]
+from app_helpers import adr_train, refused
 
 
 @pytest.mark.parametrize(

@@ -64,6 +64,18 @@ def adr_train(
     return run_app([sys.executable, "-m", module, *overrides], cwd, timeout, extra_env)
 
 
+def refused(cwd: Path, *overrides: str) -> str:
+    """Run adr-train, expect exit 2 with one stderr line and nothing built; return the line."""
+    result = adr_train(cwd, *overrides, "max_iterations=1", timeout=120)
+    assert result.returncode == 2, (result.stdout[-1500:], result.stderr[-1500:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "build mlp" not in result.stdout and "Started to train" not in result.stdout
+    assert not (cwd / "runs").exists(), "nothing may be created before the checks"
+    return lines[0]
+
+
 def trained_run(cwd: Path, experiment: str, epochs: int) -> Path:
     """``cwd`` after a TINY run of ``experiment`` for ``epochs`` epochs (which must succeed)."""
     result = adr_train(cwd, *TINY, f"experiment={experiment}", f"max_iterations={epochs}")

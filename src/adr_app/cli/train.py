@@ -72,6 +72,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     """
     from rl_games.torch_runner import Runner
 
+    from adr_app.cli.train_eval import training_evaluator
     from adr_app.config.run_settings import settings_json
     from adr_app.rlgames.agent import ADRAgent
     from adr_app.rlgames.envs import env_factory, register_env, task_config_for
@@ -99,6 +100,8 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
         stop=stop,
         settings=settings_json(plan.recorded),
         resume=plan.checkpoint,
+        evaluate=training_evaluator(plan, seed=seed, device=place.device),
+        eval_every=s.eval_every,
     )
     agents: list[ADRAgent] = []
     players: list[ADRPlayer] = []
@@ -233,6 +236,7 @@ def _start_run(plan: TrainPlan, inherited: Inherited | None) -> bool:
 
 
 def _hydra_entry(cfg: Any, signals: StopRequest) -> None:
+    from adr_app.cli.train_eval import training_evaluator
     from adr_app.runs.placement import launch_rank
     from adr_app.runs.run_dir import RunLock, settle_checkpoint
     from adr_domain.errors import ConfigError, InputError, StateError
@@ -241,6 +245,7 @@ def _hydra_entry(cfg: Any, signals: StopRequest) -> None:
     _configure_logging("INFO")  # discovery warnings while planning
     try:
         plan, inherited = _plan_from(cfg)
+        training_evaluator(plan, seed=0, device="cpu")  # eval_sets checked before any work
     except UsageError as exc:
         fail(EXIT_USAGE, str(exc))
     _configure_logging(plan.settings.log_level)

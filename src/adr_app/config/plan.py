@@ -85,6 +85,7 @@ def make_plan(cfg: Mapping[str, Any]) -> TrainPlan:
     if not isinstance(train_cfg, dict) or not isinstance(train_cfg.get("params"), dict):
         raise UsageError("train: the train config needs a 'params' block (rl_games)")
     _check_combinations(settings)
+    _check_eval_task(settings)
     check_device("rl_device", settings.rl_device)
     check_device("sim_device", settings.sim_device)
     if settings.task_name in EMBEDDED_TASKS:
@@ -118,6 +119,16 @@ def _check_combinations(settings: AppSettings) -> None:
     if settings.test and settings.checkpoint in ("", "auto"):
         raise UsageError(
             "test=True needs a checkpoint to play (checkpoint=best, latest, reward_best or a path)"
+        )
+
+
+def _check_eval_task(settings: AppSettings) -> None:
+    """Evaluation during training plays the embedded task only (refused before any import)."""
+    if settings.eval_every and settings.task_name not in EMBEDDED_TASKS:
+        raise UsageError(
+            f"eval_every={settings.eval_every}: evaluation during training plays the embedded "
+            f"tasks only ({', '.join(EMBEDDED_TASKS)}), not task={settings.task_name}; "
+            "drop eval_every"
         )
 
 

@@ -56,11 +56,29 @@ class AppSettings(BaseModel):
     physics_engine: str = "physx"
     pipeline: str = "cpu"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    eval_every: int = Field(default=0, ge=0, strict=True)
+    eval_sets: tuple[str, ...] = ("init", "checkpoint")
+    eval_episodes: int = Field(default=32, gt=0, strict=True)
 
     @field_validator("num_envs", "max_iterations", mode="before")
     @classmethod
     def _empty_is_default(cls, value: Any) -> Any:
         return None if value in ("", None) else value
+
+    @field_validator("eval_sets", mode="before")
+    @classmethod
+    def _one_or_more_sets(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("eval_sets")
+    @classmethod
+    def _distinct_sets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one range set (init, checkpoint, scaled:F, ...)")
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"range sets named twice: {', '.join(repeated)}")
+        return value
 
     @field_validator("rl_device", "sim_device")
     @classmethod

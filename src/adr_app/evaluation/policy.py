@@ -31,6 +31,7 @@ __all__ = [
     "TrainedPolicy",
     "build_model",
     "checkpoint_ranges",
+    "deterministic_actions",
     "engine_ranges",
     "load_policy",
     "policy_npd",
@@ -90,14 +91,22 @@ class EvalPolicy(TrainedPolicy):
 
     model: torch.nn.Module
 
-    @torch.no_grad()
     def act(self, obs: torch.Tensor) -> torch.Tensor:
         """``(N, A)`` float32 deterministic actions in ``[-1, 1]`` for ``(N, D)`` observations."""
-        # The network's mean alone: the model's own forward would also sample an
-        # action from the global torch RNG.
-        model: Any = self.model
-        mus, _, _, _ = model.a2c_network({"obs": model.norm_obs(obs), "rnn_states": None})
-        return torch.as_tensor(mus).clamp(-1.0, 1.0)
+        return deterministic_actions(self.model, obs)
+
+
+@torch.no_grad()
+def deterministic_actions(model: torch.nn.Module, obs: torch.Tensor) -> torch.Tensor:
+    """``(N, A)`` float32 the mean actions of rl_games' ``model``, clamped to ``[-1, 1]``.
+
+    The network's mean alone: the model's own forward would also sample an action
+    from the global torch RNG. ``model`` should be in eval mode (else its input
+    normalizer would update its statistics).
+    """
+    net: Any = model
+    mus, _, _, _ = net.a2c_network({"obs": net.norm_obs(obs), "rnn_states": None})
+    return torch.as_tensor(mus).clamp(-1.0, 1.0)
 
 
 def _fail(path: Path, reason: str) -> PolicyError:

@@ -16,16 +16,24 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import torch
 
-from adr_app.evaluation.policy import EvalPolicy
 from adr_app.tasks.reorient import ReorientTask
 from adr_domain.eval_cells import Range, draw_env_values
 
-__all__ = ["RolloutResult", "StepHook", "eval_task_config", "play_cells"]
+__all__ = ["Actor", "RolloutResult", "StepHook", "eval_task_config", "play_cells"]
+
+
+class Actor(Protocol):
+    """What a rollout plays: deterministic actions for observations."""
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        """``(N, A)`` float32 actions in ``[-1, 1]`` for ``(N, D)`` observations."""
+        ...
+
 
 StepHook = Callable[[ReorientTask, torch.Tensor], None]
 """Called after the pins and before every step with the task and the ``(N,)`` bool
@@ -73,13 +81,14 @@ def _pin_all(task: ReorientTask, values: Mapping[str, torch.Tensor]) -> None:
 
 
 def play_cells(
-    policy: EvalPolicy,
+    policy: Actor,
     cells: Sequence[Mapping[str, Range]],
     episodes: int,
     task_cfg: Mapping[str, Any],
     *,
     seed: int,
     hook: StepHook | None = None,
+    device: torch.device | str = "cpu",
 ) -> RolloutResult:
     """Play ``policy`` on every cell, ``episodes`` envs per cell, in one rollout.
 
@@ -90,17 +99,19 @@ def play_cells(
         task_cfg: the task config (from :func:`eval_task_config`).
         seed: the task's and the env values' seed.
         hook: see :data:`StepHook`.
+        device: where the task runs (the policy's device); the results are on the CPU.
     """
     n = len(cells) * episodes
-    task = ReorientTask(task_cfg, num_envs=n, seed=seed, adr_seed=seed)
+    task = ReorientTask(task_cfg, num_envs=n, seed=seed, adr_seed=seed, device=device)
     values = draw_env_values(cells, episodes, task.adr.cfg, torch.Generator().manual_seed(seed))
     _pin_all(task, values)
     obs = task.reset()
     initial = obs.clone()
-    running = torch.ones(n, dtype=torch.bool)
-    objective = torch.zeros(n, dtype=torch.float64)
-    returns = torch.zeros(n, dtype=torch.float64)
-    length = torch.zeros(n, dtype=torch.long)
+    dev = task.device
+    running = torch.ones(n, dtype=torch.bool, device=dev)
+    objective = torch.zeros(n, dtype=torch.float64, device=dev)
+    returns = torch.zeros(n, dtype=torch.float64, device=dev)
+    length = torch.zeros(n, dtype=torch.long, device=dev)
     steps, limit = 0, task.cfg.env.episode_length + 1
     while bool(running.any()) and steps < limit:
         if hook is not None:
@@ -113,4 +124,4 @@ def play_cells(
         first = result.done & running
         objective = torch.where(first, result.episode_successes.double(), objective)
         running &= ~result.done
-    return RolloutResult(objective, returns, length, initial, steps)
+    return RolloutResult(objective.cpu(), returns.cpu(), length.cpu(), initial.cpu(), steps)

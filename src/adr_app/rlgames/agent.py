@@ -48,6 +48,7 @@ from adr_app.rlgames.env_state import DistributedEnvState
 from adr_app.rlgames.epoch_end import EpochAgreement, agree, failing_ranks_error
 from adr_app.rlgames.options import AgentOptions, adr_engine_of
 from adr_app.rlgames.run_record import RUN_RECORD_KEY, RobustBest, RunRecord, robust_npd
+from adr_app.rlgames.training_eval import current_ranges, eval_due, report_evaluation
 from adr_app.runs.preemption import TrainingStopped
 from adr_infra import (
     Checkpoint,
@@ -160,6 +161,7 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
         """
         if self._epoch_ended and self.options.rank == 0:
             self._save_robust_best()
+            self._evaluate_if_due()
         self._epoch_ended = False
         stop = can_stop and self.options.stop is not None and self.options.stop.requested
         if not self._agree(stop).stop:
@@ -169,6 +171,18 @@ class ADRAgent(a2c_continuous.A2CAgent):  # type: ignore[misc]
             saved = self._save_stop_checkpoint()
         self._agree(False)  # a failed stop save is everyone's error
         raise TrainingStopped(self.epoch_num, None if saved is None else str(saved))
+
+    def _evaluate_if_due(self) -> None:
+        """Every ``eval_every`` epochs: the policy on the evaluation's test set, in envs of
+        its own (the training run goes on exactly as without it)."""
+        evaluate, stop = self.options.evaluate, self.options.stop
+        if evaluate is None or not eval_due(self.epoch_num, self.options.eval_every):
+            return
+        engine = adr_engine_of(self.vec_env)
+        if engine is None or (stop is not None and stop.requested):
+            return  # a stopping run saves at once
+        figures = evaluate(self.model, current_ranges(engine))
+        report_evaluation(self.writer, figures, frame=int(self.frame), epoch=self.epoch_num)
 
     def _agree(self, stop: bool) -> EpochAgreement:
         agreement = agree(

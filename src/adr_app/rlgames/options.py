@@ -3,13 +3,24 @@ to restore among it), and how they find the ADR engine behind a vecenv."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
 import attrs
+import torch
 
 from adr_domain import ADREngine
 from adr_infra import Checkpoint, ChosenCheckpoint, RunLayout, load_checkpoint
 from adr_infra.preemption import StopRequest
 
-__all__ = ["AgentOptions", "adr_engine_of"]
+if TYPE_CHECKING:
+    from adr_app.rlgames.training_eval import SetResult
+
+__all__ = ["AgentOptions", "Evaluate", "adr_engine_of"]
+
+Evaluate = Callable[[torch.nn.Module, Mapping[str, tuple[float, float]]], "Sequence[SetResult]"]
+"""Evaluates the model being trained at the current ADR ranges (by name) on a fixed
+test set, without touching the training run; one result per range set."""
 
 
 @attrs.frozen
@@ -24,6 +35,8 @@ class AgentOptions:
         stop: the signals' stop request (training only).
         settings: the run's settings as its checkpoints carry them (JSON text).
         resume: the checkpoint the run was planned to start from, if any.
+        evaluate: the evaluation during training (rank 0), if any.
+        eval_every: evaluate after every this many epochs (0: never).
     """
 
     layout: RunLayout
@@ -35,6 +48,8 @@ class AgentOptions:
     stop: StopRequest | None = None
     settings: str = "{}"
     resume: ChosenCheckpoint | None = None
+    evaluate: Evaluate | None = None
+    eval_every: int = 0
 
     def read_checkpoint(self, fn: str) -> Checkpoint:
         """The checkpoint rl_games restores from ``fn``: the planned one's content when
