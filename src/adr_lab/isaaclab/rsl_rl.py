@@ -32,6 +32,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import torch
 from isaaclab.envs import ManagerBasedRLEnv
 from rsl_rl.algorithms import PPO
 
@@ -84,18 +85,31 @@ def only_adr_term(env: ManagerBasedRLEnv) -> AdrCurriculumTerm:
     return next(iter(terms.values()))
 
 
-def _verified_env_state(loaded: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The saved ``env_state`` once its checksum holds; None if it has no ADR state.
+def _on_cpu(tree: Any) -> Any:
+    """``tree`` with every tensor on the CPU, where it was saved (``isaaclab train``
+    loads checkpoints with ``map_location`` the agent's device)."""
+    if isinstance(tree, torch.Tensor):
+        return tree.cpu()
+    if isinstance(tree, Mapping):
+        return {key: _on_cpu(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_on_cpu(value) for value in tree)
+    return tree
+
+
+def _verified_env_state(loaded: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The saved ``env_state`` (on the CPU) once its checksum holds; None if it has no ADR state.
 
     Raises:
         CorruptCheckpointError: the ADR state is missing its checksum or does not match it.
     """
-    env_state = loaded.get(ENV_STATE_KEY)
-    if not isinstance(env_state, Mapping) or ENGINE_STATE_KEY not in env_state:
+    saved = loaded.get(ENV_STATE_KEY)
+    if not isinstance(saved, Mapping) or ENGINE_STATE_KEY not in saved:
         return None
+    env_state: dict[str, Any] = _on_cpu(saved)
     expected = loaded.get(ADR_CHECKSUM_KEY)
     try:
-        actual = tree_digest(dict(env_state))
+        actual = tree_digest(env_state)
     except TreeError as exc:
         raise CorruptCheckpointError(SOURCE, f"its ADR state cannot be read: {exc}") from None
     if expected != actual:
