@@ -15,9 +15,7 @@ is off: it draws the episode lengths from torch's global generator at every
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,53 +26,32 @@ import torch
 from adr_domain import ENGINE_STATE_KEY
 from adr_infra import ENV_STATE_KEY
 from adr_lab.isaaclab.rsl_rl import ADR_CHECKSUM_KEY, STEP_COUNTER_KEY
-from adr_lab.isaaclab.tasks.cartpole import TASK_ID
 from app_helpers import trees_equal
+from isaaclab_cli import RUNS, train_command, train_env
 
-ISAACLAB = Path(sys.executable).with_name("isaaclab")
 STEPS_PER_ITERATION = 8
-COMMON = (
-    "--task",
-    TASK_ID,
-    "--rl_library",
-    "rsl_rl",
-    "--num_envs",
-    "16",
-    "--device",
-    "cpu",
+SETTINGS = (
     "--seed",
     "5",
-    "presets=newton_mjwarp",
-    "agent.device=cpu",
     f"agent.num_steps_per_env={STEPS_PER_ITERATION}",
     "agent.init_at_random_ep_len=false",
     "env.episode_length_s=0.016",  # ceil(0.016 / (1/60)) = 1 step
 )
 
 
-def _start(cwd: Path, run_name: str, iterations: int, *extra: str) -> subprocess.Popen[str]:
-    """``isaaclab train`` in ``cwd``, started."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    command = [
-        str(ISAACLAB),
-        "train",
-        *COMMON,
-        "--run_name",
-        run_name,
-        "--max_iterations",
-        str(iterations),
-        *extra,
-    ]
-    return subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+def _start(cwd: Path, run_name: str, iterations: int, *extra: str) -> subprocess.Popen[bytes]:
+    """``isaaclab train`` in ``cwd``, started, its output into ``<run_name>.log``."""
+    command = train_command(16, iterations, *SETTINGS, "--run_name", run_name, *extra)
+    with (cwd / f"{run_name}.log").open("wb") as log:
+        return subprocess.Popen(command, cwd=cwd, env=train_env(), stdout=log, stderr=log)
 
 
-def _finish(cwd: Path, run_name: str, process: subprocess.Popen[str]) -> Path:
+def _finish(cwd: Path, run_name: str, process: subprocess.Popen[bytes]) -> Path:
     """The run directory of ``process`` once it succeeded."""
-    output, _ = process.communicate(timeout=300)
+    process.wait(timeout=300)
+    output = (cwd / f"{run_name}.log").read_text(errors="replace")
     assert process.returncode == 0, output[-3000:]
-    (run,) = (cwd / "logs" / "rsl_rl" / "cartpole_adr").glob(f"*_{run_name}")
+    (run,) = (cwd / RUNS).glob(f"*_{run_name}")
     return run
 
 

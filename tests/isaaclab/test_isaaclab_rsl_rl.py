@@ -73,7 +73,14 @@ def _adr_state(env: RslRlVecEnvWrapper) -> dict[str, Any]:
     return adr_term(env.unwrapped).state_dict()
 
 
-def _saved(runner: OnPolicyRunner, path: Path) -> dict[str, Any]:
+def _env_state(env: RslRlVecEnvWrapper) -> dict[str, Any]:
+    """What ``AdrPPO`` saves of the env: the ADR state and the step counter."""
+    return {**_adr_state(env), "common_step_counter": env.unwrapped.common_step_counter}
+
+
+def _saved(runner: OnPolicyRunner, path: Path, steps: int = 0) -> dict[str, Any]:
+    """What ``runner`` saves at ``path`` after ``steps`` more env steps."""
+    play(runner.env.unwrapped, steps)
     runner.save(str(path))
     saved: dict[str, Any] = torch.load(path, weights_only=False)
     return saved
@@ -88,28 +95,19 @@ def test_load_restores_the_saved_adr_state_and_step_counter(
     runner: OnPolicyRunner, tmp_path: Path
 ) -> None:
     env = runner.env
+    saved = _saved(runner, tmp_path / "model.pt", steps=3)
+    assert trees_equal(_env_state(env), saved[ENV_STATE_KEY]) == []
     play(env.unwrapped, 3)
-    saved = _saved(runner, tmp_path / "model.pt")
-    assert (
-        trees_equal(
-            saved[ENV_STATE_KEY],
-            {**_adr_state(env), "common_step_counter": env.unwrapped.common_step_counter},
-        )
-        == []
-    )
-    play(env.unwrapped, 3)
-    assert trees_equal(_adr_state(env), saved[ENV_STATE_KEY]) != []
+    assert trees_equal(_env_state(env), saved[ENV_STATE_KEY]) != []
     runner.load(str(tmp_path / "model.pt"))
-    restored = {**_adr_state(env), "common_step_counter": env.unwrapped.common_step_counter}
-    assert trees_equal(restored, saved[ENV_STATE_KEY]) == []
+    assert trees_equal(_env_state(env), saved[ENV_STATE_KEY]) == []
 
 
 def test_a_damaged_adr_state_is_refused_and_nothing_changes(
     runner: OnPolicyRunner, tmp_path: Path
 ) -> None:
     env = runner.env
-    play(env.unwrapped, 2)
-    saved = _saved(runner, tmp_path / "model.pt")
+    saved = _saved(runner, tmp_path / "model.pt", steps=2)
     saved[ENV_STATE_KEY][ENGINE_STATE_KEY]["queue_lengths"][0] += 1
     torch.save(saved, tmp_path / "damaged.pt")
     del saved[ADR_CHECKSUM_KEY]
@@ -139,8 +137,7 @@ def test_adr_load_from_checkpoint_false_keeps_the_init_ranges(
     runner: OnPolicyRunner, tmp_path: Path
 ) -> None:
     env = runner.env
-    play(env.unwrapped, 20)
-    saved = _saved(runner, tmp_path / "model.pt")
+    saved = _saved(runner, tmp_path / "model.pt", steps=20)
     assert int(saved[ENV_STATE_KEY][ENGINE_STATE_KEY]["queue_lengths"].sum()) > 0
     engine = adr_term(env.unwrapped).engine
     config = engine.cfg
@@ -193,8 +190,7 @@ def test_another_number_of_envs_restores_the_shared_curriculum_with_a_warning(
     runner: OnPolicyRunner, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     env = runner.env
-    play(env.unwrapped, 20)
-    saved = _saved(runner, tmp_path / "model.pt")
+    saved = _saved(runner, tmp_path / "model.pt", steps=20)
     saved[ENV_STATE_KEY] = _with_fewer_envs(saved[ENV_STATE_KEY], NUM_ENVS // 2)
     saved[ADR_CHECKSUM_KEY] = tree_digest(saved[ENV_STATE_KEY])
     torch.save(saved, tmp_path / "fewer.pt")
