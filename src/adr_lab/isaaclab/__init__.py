@@ -18,6 +18,9 @@
   through Isaac Lab's own event terms.
 * :mod:`adr_lab.isaaclab.tasks` — ``Isaac-Cartpole-Adr``, registered through
   Isaac Lab's ``isaaclab.tasks`` entry point.
+* :mod:`adr_lab.isaaclab.rsl_rl` — ``AdrPPO``: rsl_rl's PPO that carries the
+  ADR state through Isaac Lab's own rsl_rl checkpoints (imported by name from
+  the agent config, not from here).
 """
 
 from adr_lab.isaaclab.bindings import EventBinding

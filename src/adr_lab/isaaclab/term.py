@@ -28,7 +28,7 @@ import torch
 from isaaclab.envs import ManagerBasedRLEnv, ManagerBasedRLEnvCfg
 from isaaclab.managers import CurriculumTermCfg, ManagerTermBase
 
-from adr_domain import ADRConfig, ADREngine
+from adr_domain import ADRConfig, ADREngine, Commit
 from adr_lab.core import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.isaaclab.bindings import BoundEvent, EventBinding
 from adr_lab.objectives import Objective
@@ -118,10 +118,23 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         """The env-state entries of ADR (engine state, reference ranges, noise stream)."""
         return self.core.state_dict()
 
+    def stage_state_dict(self, state: Mapping[str, Any], *, shared_only: bool = False) -> Commit:
+        """Check :meth:`state_dict` output; the commit restores it and writes every env's values.
+
+        Raises:
+            StateError: naming the entry that is wrong (nothing has changed).
+        """
+        restore = self.core.stage_state_dict(state, shared_only=shared_only)
+
+        def commit() -> None:
+            restore()
+            self.apply(self._all)
+
+        return commit
+
     def load_state_dict(self, state: Mapping[str, Any], *, shared_only: bool = False) -> None:
         """Restore :meth:`state_dict` output (checked first), then write every env's values."""
-        self.core.stage_state_dict(state, shared_only=shared_only)()
-        self.apply(self._all)
+        self.stage_state_dict(state, shared_only=shared_only)()
 
 
 def attach_adr(

@@ -20,6 +20,7 @@ from isaaclab_tasks.core.cartpole.agents.rsl_rl_ppo_cfg import CartpolePPORunner
 from isaaclab_tasks.core.cartpole.cartpole_manager_env_cfg import CartpoleEnvCfg
 
 from adr_lab.isaaclab.bindings import EventBinding
+from adr_lab.isaaclab.rsl_rl import ADR_PPO
 from adr_lab.isaaclab.term import AdrSpec, attach_adr, find_adr_term
 from adr_lab.objectives import Survived
 
@@ -104,6 +105,13 @@ class CartpoleAdrEnvCfg(CartpoleEnvCfg):  # type: ignore[misc]
 
 @configclass
 class CartpoleAdrPPORunnerCfg(CartpolePPORunnerCfg):  # type: ignore[misc]
-    """Isaac Lab's Cartpole PPO settings, logging to ``logs/rsl_rl/cartpole_adr``."""
+    """Isaac Lab's Cartpole PPO settings, logging to ``logs/rsl_rl/cartpole_adr``.
+
+    The algorithm is :class:`~adr_lab.isaaclab.rsl_rl.AdrPPO`, so every
+    checkpoint carries the ADR state and a resume restores it.
+    """
 
     experiment_name = "cartpole_adr"
+
+    def __post_init__(self) -> None:
+        self.algorithm.class_name = ADR_PPO
