@@ -67,7 +67,8 @@ class StopRequest:
         """The first signal's name (``"SIGTERM"``), or ``""``."""
         return "" if self.signum is None else signal.Signals(self.signum).name
 
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
+    def receive(self, signum: int, frame: FrameType | None = None) -> None:
+        """Take a stop signal (the handler; also for one noted before it was installed)."""
         first = self.signum is None
         if first:
             self.signum = signum
@@ -85,7 +86,7 @@ class StopRequest:
     def install(self) -> StopRequest:
         """Handle :data:`STOP_SIGNALS` (in the main thread); returns self."""
         for sig in STOP_SIGNALS:
-            self._previous[sig] = signal.signal(sig, self._handle)
+            self._previous[sig] = signal.signal(sig, self.receive)
         return self
 
     def ignore_from_now(self) -> None:

@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -164,6 +165,14 @@ def test_sigterm_at_start_exits_75_with_a_command_that_works(tmp_path: Path) -> 
     again = run_app(shlex.split(line.split("resume with: ", 1)[1]), tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert epochs_printed(again.stdout) == [1]
+
+
+def test_the_command_line_module_loads_without_torch_so_signals_are_caught_at_once() -> None:
+    """adr-train's module imports no torch (1.5 s here): its handlers are up within ms of start."""
+    probe = "import sys, adr_app.cli.train; print('torch' in sys.modules)"
+    result = run_app([sys.executable, "-c", probe], Path("."))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
 
 
 def test_sigterm_before_the_first_epoch_names_a_command_that_works(tmp_path: Path) -> None:

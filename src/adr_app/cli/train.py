@@ -24,15 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from adr_app.errors import EXIT_FAILED, EXIT_USAGE, UsageError
-from adr_app.runs.preemption import TrainingStopped, resume_command
-from adr_infra.preemption import EXIT_PREEMPTED, StopRequest
 
 if TYPE_CHECKING:
     from adr_app.config.plan import TrainPlan
     from adr_app.config.run_settings import Inherited
+    from adr_app.runs.preemption import TrainingStopped
+    from adr_infra.preemption import StopRequest
 
-# torch, rl_games and the layers below are imported when first needed, so that
-# a mistake on the command line is answered at once.
+# torch, rl_games and the layers below (adr_infra included: it imports torch) are
+# imported when first needed, so that a mistake on the command line is answered at
+# once and a stop signal is caught from the first moment (:func:`main`).
 
 __all__ = ["config_dir", "main", "run"]
 
@@ -80,6 +81,7 @@ def run(plan: TrainPlan, stop: StopRequest | None = None) -> int:
     from adr_app.rlgames.player import ADRPlayer
     from adr_app.rlgames.progress import ProgressObserver
     from adr_app.runs.placement import Placement, seed_everything
+    from adr_infra.preemption import EXIT_PREEMPTED
 
     s = plan.settings
     place = Placement.join(s.rl_device, s.multi_gpu, s.dist_timeout)
@@ -161,6 +163,8 @@ def _keep(into: list[Any], item: Any) -> Any:
 
 def _stopped_line(stop: StopRequest, stopped: TrainingStopped, world_size: int) -> str:
     """The one line that tells what was saved and how to resume."""
+    from adr_app.runs.preemption import resume_command
+
     saved = (
         f"saved {stopped.saved}"
         if stopped.saved
@@ -176,6 +180,9 @@ def _stopped_line(stop: StopRequest, stopped: TrainingStopped, world_size: int) 
 
 def _stopped_early(stop: StopRequest) -> NoReturn:
     """A stop signal that came before training started: nothing saved; exit 75."""
+    from adr_app.runs.preemption import resume_command
+    from adr_infra.preemption import EXIT_PREEMPTED
+
     print(
         f"{PROG}: stopped by {stop.signal_name} before training started: nothing saved; "
         f"resume with: {resume_command(sys.argv, selector='auto')}",
@@ -315,11 +322,27 @@ def _register_resolvers() -> None:
             OmegaConf.register_new_resolver(name, fn)
 
 
+def _note_stop_signals() -> list[int]:
+    """Handle the stop signals with the standard library alone; returns the list they go to."""
+    import signal
+
+    noted: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(sig, lambda signum, frame: noted.append(signum))
+    return noted
+
+
 def main() -> None:
     """Console entry point (``adr-train`` and ``python -m adr_app.cli.train``)."""
     # First thing: a signal while torch, Hydra and rl_games load must still stop the
-    # run with a line and exit 75, not kill it silently.
+    # run with a line and exit 75, not kill it silently. Until StopRequest (which
+    # comes with torch) is loaded, plain handlers note the signals.
+    early = _note_stop_signals()
+    from adr_infra.preemption import StopRequest
+
     signals = StopRequest(PROG).install()
+    for signum in early:
+        signals.receive(signum)
     import hydra
 
     from adr_app.cli.hydra_checks import check_command_line, hydra_flags_present
