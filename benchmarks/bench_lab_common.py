@@ -10,6 +10,7 @@ env with a fixed random policy to measure ADR's share of ``env.step``
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,16 +22,18 @@ WARMUP_STEPS = 50
 
 
 class Timed:
-    """Adds up the wall time spent in one function (replaced in place on ``owner``)."""
+    """Adds up the wall time spent in ``owner.name`` (replaced in place), or in what it wraps."""
 
-    def __init__(self, owner: Any, name: str) -> None:
+    def __init__(self, owner: Any = None, name: str = "") -> None:
         self.seconds = 0.0
         self.calls = 0
-        setattr(owner, name, self.wrap(getattr(owner, name)))
+        if owner is not None:
+            setattr(owner, name, self.wrap(getattr(owner, name)))
 
     def wrap(self, inner: Callable[..., Any]) -> Callable[..., Any]:
         """``inner``, timed into this timer (also usable for more functions than one)."""
 
+        @functools.wraps(inner)  # keeps the signature managers inspect
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
@@ -102,6 +105,15 @@ def first_widening(
         "num_params": len(engine.param_names),
         "ranges": ranges(engine),
     }
+
+
+def random_episode_starts(env: Any) -> None:
+    """Spread the envs' episode clocks over an episode (as rsl_rl's first iteration does),
+    so that resets come every few steps rather than all at the time-out."""
+    high = int(env.max_episode_length)
+    env.episode_length_buf[:] = torch.randint(
+        0, high, env.episode_length_buf.shape, generator=torch.Generator().manual_seed(0)
+    )
 
 
 def step_share(

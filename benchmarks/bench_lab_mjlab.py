@@ -31,7 +31,7 @@ from mjlab.tasks.registry import load_env_cfg, load_rl_cfg
 from adr_lab.mjlab import consumers, terms
 from adr_lab.mjlab.runner import AdrOnPolicyRunner
 from adr_lab.tasks import cartpole
-from bench_lab_common import Timed, first_widening, step_share
+from bench_lab_common import Timed, first_widening, random_episode_starts, step_share
 
 __all__ = ["share", "train"]
 
@@ -66,16 +66,17 @@ def train(envs: int, iterations: int) -> dict[str, Any]:
 def share(envs: int, steps: int) -> dict[str, Any]:
     """ADR's share of ``env.step`` at ``envs`` envs over ``steps`` steps (after warm-up)."""
     adr = {
-        "curriculum term (objective + update)": Timed(terms.AdrCurriculum, "__call__"),
-        "model-field writes": Timed(terms.AdrModelFields, "__call__"),
+        "objective + engine update": Timed(terms.AdrCurriculum, "__call__"),
+        "writes at reset": Timed(terms.AdrModelFields, "__call__"),
         "step-sync term": Timed(terms.AdrStepSync, "__call__"),
     }
     other = {
-        "derived-constant recompute": Timed(Simulation, "recompute_constants"),
-        "noise draws (action + observations)": Timed(consumers, "_noise"),
+        "apart: recompute after the writes": Timed(Simulation, "recompute_constants"),
+        "apart: noise terms": Timed(consumers, "_noise"),
     }
     env = _env(envs)
     env.reset()
+    random_episode_starts(env)
     try:
         return step_share(
             env.step,
