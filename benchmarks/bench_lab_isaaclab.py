@@ -10,9 +10,10 @@ not reachable here.
   ``create_rsl_rl_runner``) on the env wrapped with ``RslRlVecEnvWrapper``,
   agent config from the task's ``rsl_rl_cfg_entry_point``, ``device="cpu"``,
   one iteration at a time until ADR first widens a bound or the iteration
-  cap. The stock runner does not call ``AdrCore.check`` per iteration, so the
-  core checks its input every 100 updates.
-* ADR's share of ``env.step`` with a fixed random policy: the curriculum
+  cap (the algorithm, and so when ADR checks its input, is the agent
+  config's).
+* ADR's share of ``env.step`` with a fixed random policy (no runner: the ADR
+  core checks its input every 100 updates): the curriculum
   term's objective, engine update and ``adr/...`` log keys, and the writes
   through Isaac Lab's event terms (``BoundEvent.apply``). Apart: the solver's
   model-change notifications those writes raise (mass and joint DOF changes:
