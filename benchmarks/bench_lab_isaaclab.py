@@ -24,8 +24,10 @@ not reachable here.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 from usd_assets import author_assets  # noqa: E402  (before isaaclab reads the asset root)
 
-os.environ["ISAACSIM_ASSET_ROOT"] = str(author_assets(Path(tempfile.mkdtemp(prefix="adr-bench-"))))
+ASSETS = Path(tempfile.mkdtemp(prefix="adr-bench-"))
+atexit.register(shutil.rmtree, ASSETS, True)
+os.environ["ISAACSIM_ASSET_ROOT"] = str(author_assets(ASSETS))
 
 import torch  # noqa: E402
 from isaaclab.app import launch_simulation  # noqa: E402
