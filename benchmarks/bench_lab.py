@@ -1,20 +1,27 @@
-"""Training the ADR Cartpole (mjlab, MuJoCo Warp on the CPU): when ADR first widens, and its cost.
+"""ADR on mjlab Cartpole and Isaac Lab Cartpole (both MuJoCo Warp on the CPU), side by side.
 
-Trains ``Mjlab-Cartpole-Balance-Adr`` with mjlab's PPO settings through
-sim2real-adr's rsl_rl runner, on the CPU with one torch thread, and reports:
+For ``Mjlab-Cartpole-Balance-Adr`` (mjlab 1.6.0, in this process) and
+``Isaac-Cartpole-Adr`` (Isaac Lab 3.0 on Newton, run as
+``benchmarks/bench_lab_isaaclab.py`` in ``.venv-isaaclab``: the two pin
+different warp versions), with one torch thread:
 
 * when ADR first widens a bound beyond its ``init_range`` (iteration, env
-  steps, wall seconds since training started), and how many parameters are
-  widened at the end;
-* ADR's share of the env step time: the curriculum term (objective and engine
-  update), the reset event writing the model fields, and the derived-constant
-  recompute those writes need; separately the ADR noise terms (action and
-  observation noise), which any noise randomization would cost too.
+  steps, wall seconds since training started), training ``--train-envs``
+  envs with each task's PPO settings (mjlab: sim2real-adr's rsl_rl runner;
+  Isaac Lab: rsl_rl's ``OnPolicyRunner`` on isaaclab_rl's
+  ``RslRlVecEnvWrapper``), at most ``--iterations`` iterations;
+* ADR's share of the env step time at each of ``--envs``: a fresh env stepped
+  ``--steps`` times (after 50 warm-up steps, episode clocks spread over an
+  episode) with a fixed random policy, timing ADR's own functions in place
+  (curriculum term: objective and engine update; the writes ADR does at
+  reset) against the whole ``env.step``. Reported apart: what those writes
+  make the simulator recompute (mjlab: ``recompute_constants``; Newton: the
+  solver's model-change notifications) and ADR's noise terms.
 
 Usage::
 
-    python benchmarks/bench_lab.py                       # 256 envs, up to 150 iterations
-    python benchmarks/bench_lab.py --envs 64 --iterations 20
+    python benchmarks/bench_lab.py --envs 256 1024 --iterations 40
+    python benchmarks/bench_lab.py --skip-isaaclab      # mjlab only
 """
 
 from __future__ import annotations
@@ -22,157 +29,134 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
+import subprocess
+import sys
 import warnings
-from collections.abc import Callable
-from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("MJLAB_WARP_QUIET", "1")
-
 import torch
-from mjlab.envs import ManagerBasedRlEnv
-from mjlab.rl import RslRlVecEnvWrapper
-from mjlab.sim.sim import Simulation
-from mjlab.tasks.registry import load_env_cfg, load_rl_cfg
 
-from adr_lab.mjlab import terms
-from adr_lab.mjlab.consumers import AdrNoisyEffortAction
-from adr_lab.mjlab.runner import AdrOnPolicyRunner
-from adr_lab.tasks import cartpole
+import bench_lab_mjlab
 
-
-class Timed:
-    """Adds up the wall time spent in one function (replaced in place)."""
-
-    def __init__(self, owner: Any, name: str) -> None:
-        self.seconds = 0.0
-        setattr(owner, name, self.wrap(getattr(owner, name)))
-
-    def wrap(self, inner: Callable[..., Any]) -> Callable[..., Any]:
-        """``inner``, timed into this timer."""
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return inner(*args, **kwargs)
-            finally:
-                self.seconds += time.perf_counter() - start
-
-        return timed
+ROOT = Path(__file__).resolve().parents[1]
+ISAACLAB_PYTHON = ROOT / ".venv-isaaclab" / "bin" / "python"
+ISAACLAB_SCRIPT = Path(__file__).with_name("bench_lab_isaaclab.py")
+JSON_PREFIX = "BENCH_LAB_JSON "
+ISAACLAB_TIMEOUT_S = 1800
 
 
-def _widened(runner: AdrOnPolicyRunner) -> int:
-    """Number of parameters whose range reaches beyond ``init_range``."""
-    term = runner._adr_term()
-    assert term is not None
-    engine = term.engine
-    outside = (engine.bounds[:, 0] < engine.params.init[:, 0]) | (
-        engine.bounds[:, 1] > engine.params.init[:, 1]
+def _isaaclab(args: argparse.Namespace) -> dict[str, Any]:
+    """The Isaac Lab figures, from ``bench_lab_isaaclab.py`` in ``.venv-isaaclab``."""
+    command = [
+        str(ISAACLAB_PYTHON),
+        str(ISAACLAB_SCRIPT),
+        "--envs",
+        *map(str, args.envs),
+        "--steps",
+        str(args.steps),
+        "--train-envs",
+        str(args.train_envs),
+        "--iterations",
+        str(args.iterations),
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # its own venv's packages
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=ISAACLAB_TIMEOUT_S, check=False
     )
-    return int(outside.sum())
+    lines = [s for s in done.stdout.splitlines() if s.startswith(JSON_PREFIX)]
+    if done.returncode or not lines:
+        tail = (done.stdout + done.stderr)[-3000:]
+        raise RuntimeError(f"bench_lab_isaaclab.py failed ({done.returncode}):\n{tail}")
+    figures: dict[str, Any] = json.loads(lines[-1][len(JSON_PREFIX) :])
+    return figures
 
 
-def _ranges(runner: AdrOnPolicyRunner) -> dict[str, tuple[list[float], list[float]]]:
-    """Per parameter, its ``init_range`` and its range now (rounded)."""
-    term = runner._adr_term()
-    assert term is not None
-    engine = term.engine
-    return {
-        name: (
-            [round(v, 4) for v in engine.params.init[n].tolist()],
-            [round(v, 4) for v in engine.bounds[n].tolist()],
-        )
-        for n, name in enumerate(engine.param_names)
+def _mjlab(args: argparse.Namespace) -> dict[str, Any]:
+    figures: dict[str, Any] = {"share": [bench_lab_mjlab.share(n, args.steps) for n in args.envs]}
+    if args.iterations:
+        figures["train"] = bench_lab_mjlab.train(args.train_envs, args.iterations)
+    return figures
+
+
+def _widening(train: dict[str, Any] | None) -> list[str]:
+    """Rows of the first-widening table for one side."""
+    if train is None:
+        return ["-"] * 4
+    first = train["first"]
+    widened = f"{train['params_widened']}/{train['num_params']}"
+    if first is None:
+        return [f"not within {train['iterations_cap']} iterations", "-", "-", widened]
+    return [str(first["iteration"]), f"{first['env_steps']:,}", f"{first['seconds']:.0f}", widened]
+
+
+def _share_rows(share: list[dict[str, Any]], envs: int) -> dict[str, str]:
+    """Per row name, the figure of the side's measurement at ``envs`` envs."""
+    found = [s for s in share if s["envs"] == envs]
+    if not found:
+        return {}
+    s = found[0]
+    rows = {
+        "env.step (ms)": f"{s['step_ms']:.1f}",
+        "envs reset per step": f"{s['resets_per_step']:.1f}",
+        "ADR share of env.step": f"{s['adr_share']:.2%}",
     }
+    parts = {**s["adr_parts"], **s["other_parts"]}
+    rows.update({f"  {name}": f"{value:.2%}" for name, value in parts.items()})
+    return rows
+
+
+def _table(rows: list[tuple[str, str, str]]) -> str:
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        f"{a:<{width[0]}}  {b:>{width[1]}}  {c:>{width[2]}}".rstrip() for a, b, c in rows
+    )
+
+
+def report(mjlab: dict[str, Any], isaaclab: dict[str, Any] | None, envs: list[int]) -> str:
+    """The side-by-side table (Isaac Lab column ``-`` when it was skipped)."""
+    rows: list[tuple[str, str, str]] = [("", "mjlab Cartpole", "Isaac Lab Cartpole")]
+    names = ["first widening: iteration", "  env steps", "  wall seconds", "  widened at stop"]
+    m_train = _widening(mjlab.get("train"))
+    i_train = _widening(isaaclab.get("train") if isaaclab else None)
+    rows += list(zip(names, m_train, i_train, strict=True))
+    for n in envs:
+        rows.append((f"{n} envs, random policy", "", ""))
+        m = _share_rows(mjlab["share"], n)
+        i = _share_rows(isaaclab["share"], n) if isaaclab else {}
+        rows += [(name, m.get(name, "-"), i.get(name, "-")) for name in {**m, **i}]
+    return _table(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", type=int, default=256)
-    parser.add_argument("--iterations", type=int, default=150)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--envs", type=int, nargs="+", default=[256, 1024])
+    parser.add_argument("--steps", type=int, default=300, help="timed env steps per env count")
+    parser.add_argument("--train-envs", type=int, default=256)
+    parser.add_argument("--iterations", type=int, default=40, help="training cap; 0: no training")
+    parser.add_argument("--skip-isaaclab", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", UserWarning)
 
-    cfg = load_env_cfg(cartpole.TASK_ID)
-    cfg.scene.num_envs = args.envs
-    cfg.seed = 0
-    noise = Timed(AdrNoisyEffortAction, "process_actions")
-    for term in cfg.observations["actor"].terms.values():
-        term.func = noise.wrap(term.func)
-    env = RslRlVecEnvWrapper(ManagerBasedRlEnv(cfg, device="cpu"))
-    agent = load_rl_cfg(cartpole.TASK_ID)
-    agent.seed = 0
-    runner = AdrOnPolicyRunner(env, asdict(agent), log_dir=None, device="cpu")
-
-    step = Timed(env, "step")
-    adr_parts = {
-        "curriculum term (objective + update)": Timed(terms.AdrCurriculum, "__call__"),
-        "model-field writes": Timed(terms.AdrModelFields, "__call__"),
-        "derived-constant recompute": Timed(Simulation, "recompute_constants"),
-    }
-
-    start = time.perf_counter()
-    first: dict[str, float] | None = None
-    steps_per_iteration = agent.num_steps_per_env * args.envs
-    for it in range(args.iterations):
-        runner.learn(num_learning_iterations=1, init_at_random_ep_len=(it == 0))
-        widened = _widened(runner)
-        if first is None and widened:
-            first = {
-                "iteration": it + 1,
-                "env_steps": (it + 1) * steps_per_iteration,
-                "seconds": time.perf_counter() - start,
-            }
-        if (it + 1) % 10 == 0:
-            print(
-                f"iteration {it + 1}: {widened} parameters widened, "
-                f"{time.perf_counter() - start:.0f} s"
-            )
-    total = time.perf_counter() - start
-    adr_seconds = sum(t.seconds for t in adr_parts.values())
-    figures = {
-        "envs": args.envs,
-        "iterations": args.iterations,
-        "env_steps": args.iterations * steps_per_iteration,
-        "train_seconds": total,
-        "env_steps_per_second": args.iterations * steps_per_iteration / step.seconds,
-        "first_widening": first,
-        "params_widened_at_end": _widened(runner),
-        "ranges_at_end": _ranges(runner),
-        "adr_share_of_step_time": adr_seconds / step.seconds,
-        "adr_share_of_training_time": adr_seconds / total,
-        "adr_parts_share_of_step_time": {k: t.seconds / step.seconds for k, t in adr_parts.items()},
-        "noise_terms_share_of_step_time": noise.seconds / step.seconds,
-    }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return
-    print(
-        f"\n{args.envs} envs, {args.iterations} iterations ({figures['env_steps']:,} env steps) "
-        f"in {total:.0f} s, {figures['env_steps_per_second']:.0f} env-steps/s while stepping"
-    )
-    if first is None:
-        print("ADR widened no bound")
+    isaaclab = None
+    if args.skip_isaaclab:
+        print("Isaac Lab skipped (--skip-isaaclab)")
+    elif not ISAACLAB_PYTHON.exists():
+        print(f"Isaac Lab skipped: no {ISAACLAB_PYTHON} (bash scripts/isaaclab_venv.sh builds it)")
     else:
-        print(
-            f"ADR first widened a bound after iteration {first['iteration']} "
-            f"({first['env_steps']:,} env steps, {first['seconds']:.0f} s)"
-        )
-    print(f"parameters widened at the end: {figures['params_widened_at_end']}/5")
-    for name, (init, now) in figures["ranges_at_end"].items():
-        print(f"  {name}: init {init} -> {now}")
-    print(
-        f"ADR share of env step time: {figures['adr_share_of_step_time']:.1%} "
-        f"(of training time: {figures['adr_share_of_training_time']:.1%})"
-    )
-    for name, share in figures["adr_parts_share_of_step_time"].items():
-        print(f"  {name}: {share:.1%}")
-    print(
-        f"ADR noise terms (action + observation): {figures['noise_terms_share_of_step_time']:.1%}"
-    )
+        print("Isaac Lab half (subprocess in .venv-isaaclab) ...", flush=True)
+        isaaclab = _isaaclab(args)
+    print("mjlab half ...", flush=True)
+    mjlab = _mjlab(args)
+    if args.json:
+        print(json.dumps({"mjlab": mjlab, "isaaclab": isaaclab}, indent=2))
+    print()
+    print(report(mjlab, isaaclab, args.envs))
+    if isaaclab is None:
+        print("(Isaac Lab column empty: its half did not run)")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
