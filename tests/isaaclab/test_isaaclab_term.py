@@ -6,6 +6,7 @@ every finished episode scores 1 with ``Survived``), ADR queues of 2 results.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +19,13 @@ from isaaclab.managers import CurriculumTermCfg, SceneEntityCfg
 from adr_domain import WorkerType, adr_log_keys
 from adr_lab import Survived
 from adr_lab.isaaclab import AdrCurriculumTerm, AdrSpec, EventBinding, adr_term, adr_value
+from adr_lab.isaaclab.bindings import BoundEvent
 from app_helpers import trees_equal
 from isaaclab_env import (
     BINDINGS,
+    CART_DAMPING,
     HINGE_FRICTION,
+    POLE_MASS,
     built,
     cartpole_cfg,
     event,
@@ -224,3 +228,76 @@ def test_values_reach_the_mujoco_warp_model_of_every_world_at_the_next_step(env:
     pole = next(i for i, n in enumerate(names) if n and n.endswith("pole"))
     masses = wp.to_torch(solver.mjw_model.body_mass)[:, pole]
     torch.testing.assert_close(masses, adr_term(env).engine.get("pole_mass"))
+
+
+def _adr_with(param: str, **spec: Any) -> dict[str, Any]:
+    params = {**ADR["params"], param: {**ADR["params"][param], **spec}}  # type: ignore[dict-item]
+    return {**ADR, "params": params}
+
+
+def _added_friction() -> EventBinding:
+    """hinge_friction added to the hinge's friction coefficient (default 0)."""
+    term = event(
+        mdp.randomize_joint_parameters,
+        SceneEntityCfg("robot", joint_names=["cart_to_pole"]),
+        friction_distribution_params=(0.0, 0.0),
+        operation="add",
+    )
+    return EventBinding("hinge_friction", term, "friction_distribution_params")
+
+
+@pytest.mark.parametrize(
+    ("param", "spec", "binding", "named"),
+    [
+        (
+            "pole_mass",
+            {"init_range": [-1.0, -1.0], "limits": [-1.0, 3.0]},
+            POLE_MASS,
+            (
+                "its init_range lower bound -1 would make body_mass of body 'pole' of 'robot' -",
+                "operation scale); body_mass must be > 0",
+            ),
+        ),
+        (
+            "hinge_friction",
+            {"limits": [-0.1, 0.1]},
+            _added_friction(),
+            (
+                "its limits lower bound -0.1 would make joint_friction_coeff of joint "
+                "'cart_to_pole' of 'robot' -",
+                "operation add); joint_friction_coeff must be >= 0",
+            ),
+        ),
+        (
+            "cart_damping",
+            {"limits": [-1.0, 2.0]},
+            CART_DAMPING,
+            (
+                "its limits lower bound -1 would make joint_damping of joint 'slider_to_cart' "
+                "of 'robot' -",
+                "operation scale); joint_damping must be >= 0",
+            ),
+        ),
+    ],
+    ids=["negative-mass-init", "negative-friction-limit", "negative-gain-limit"],
+)
+def test_a_range_that_could_leave_the_fields_valid_domain_stops_the_build_naming_it(
+    env: Any, param: str, spec: dict[str, Any], binding: EventBinding, named: tuple[str, str]
+) -> None:
+    """Init ranges or limits that could make a written field invalid are refused by name.
+
+    The defaults are what the event term would read now (the module's env
+    already plays ADR values), so the message is matched around them.
+    """
+    adr = _adr_with(param, **spec)
+    with pytest.raises(ValueError, match=re.escape(named[0])) as info:
+        _build_term(env, adr=adr, bindings=(binding,))
+    message = str(info.value)
+    assert message.startswith(f"ADR binding of parameter {param!r} to {binding.range_arg!r}: ")
+    assert message.endswith(named[1])
+
+
+def test_a_range_that_stays_in_the_valid_domain_builds(env: Any) -> None:
+    """Friction added from 0 with limits [0, 0.1] never goes below 0: the event term builds."""
+    bound = BoundEvent(_added_friction(), env, adr_term(env).engine)
+    assert bound.params["operation"] == "add"

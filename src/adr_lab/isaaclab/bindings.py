@@ -33,6 +33,7 @@ from isaaclab.managers import EventTermCfg, ManagerTermBase, SceneEntityCfg
 from isaaclab.utils.string import string_to_callable
 
 from adr_domain import ADREngine
+from adr_lab.isaaclab.domains import check_valid
 
 __all__ = ["BoundEvent", "EventBinding"]
 
@@ -71,7 +72,10 @@ class BoundEvent:
     Raises:
         ValueError: naming the parameter, when it is unknown or not a tensor
             parameter, the term lacks ``range_arg`` or a required argument,
-            or the term refuses its asset, bodies or joints.
+            the term refuses its asset, bodies or joints, or the parameter's
+            init range or limits could put a written element outside its
+            field's valid domain (:mod:`adr_lab.isaaclab.domains`: naming
+            the field, element and bound).
     """
 
     def __init__(self, binding: EventBinding, env: ManagerBasedRLEnv, engine: ADREngine) -> None:
@@ -85,6 +89,7 @@ class BoundEvent:
         cfg.params = {**cfg.params, binding.range_arg: (low, high)}
         _check_arguments(binding, func, cfg.params)
         self._entities = _resolve_entities(binding, cfg.params, env)
+        _check_valid(binding, func, cfg.params, env, engine)
         self.func: Callable[..., Any] = _instance(binding, func, cfg, env)
         for entity in self._entities:
             entity.finalize(str(env.device))
@@ -110,6 +115,20 @@ def _check_param(binding: EventBinding, engine: ADREngine) -> None:
         raise _fail(binding, f"no such ADR parameter (known: {', '.join(engine.param_names)})")
     if binding.param not in engine.tensor_param_names:
         raise _fail(binding, "the parameter has a range_path; bind a tensor parameter")
+
+
+def _check_valid(
+    binding: EventBinding,
+    func: Callable[..., Any],
+    params: Mapping[str, Any],
+    env: ManagerBasedRLEnv,
+    engine: ADREngine,
+) -> None:
+    """Refuse a range that could put a written element outside its field's valid domain."""
+    cfg = engine.cfg.params[binding.param]
+    problem = check_valid(func, binding.range_arg, params, env, cfg)
+    if problem is not None:
+        raise _fail(binding, problem)
 
 
 def _callable(binding: EventBinding, func: object) -> Callable[..., Any]:
