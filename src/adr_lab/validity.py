@@ -14,7 +14,8 @@ equal to the element's compiled default is always accepted (the model was
 compiled with it: e.g. ``scale`` of an axis whose default is 0).
 
 The simulator bindings own their field tables (``adr_lab.mjlab.domains`` for
-mjlab) and use this module to check a binding while the env is built.
+mjlab, ``adr_lab.isaaclab.domains`` for Isaac Lab's event terms) and use this
+module to check a binding while the env is built.
 """
 
 from __future__ import annotations

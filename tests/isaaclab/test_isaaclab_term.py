@@ -167,6 +167,17 @@ def _mass_binding(param: str = "pole_mass", asset: str = "robot", **names: Any) 
     return EventBinding(param, term, "mass_distribution_params")
 
 
+def _friction_binding(joint: str = "cart_to_pole", operation: str = "abs") -> EventBinding:
+    """hinge_friction through the friction coefficient of ``joint`` (the hinge's default: 0)."""
+    term = event(
+        mdp.randomize_joint_parameters,
+        SceneEntityCfg("robot", joint_names=[joint]),
+        friction_distribution_params=(0.0, 0.0),
+        operation=operation,
+    )
+    return EventBinding("hinge_friction", term, "friction_distribution_params")
+
+
 @pytest.mark.parametrize(
     ("binding", "named"),
     [
@@ -174,19 +185,7 @@ def _mass_binding(param: str = "pole_mass", asset: str = "robot", **names: Any) 
         (_mass_binding(asset="crane"), "crane"),
         (_mass_binding(body_names=["boom"]), "boom"),
         (attrs.evolve(HINGE_FRICTION, range_arg="friction_range"), "friction_range"),
-        (
-            EventBinding(
-                "hinge_friction",
-                event(
-                    mdp.randomize_joint_parameters,
-                    SceneEntityCfg("robot", joint_names=["elbow"]),
-                    friction_distribution_params=(0.0, 0.0),
-                    operation="abs",
-                ),
-                "friction_distribution_params",
-            ),
-            "elbow",
-        ),
+        (_friction_binding(joint="elbow"), "elbow"),
     ],
     ids=["unknown-parameter", "unknown-asset", "unknown-body", "unknown-argument", "unknown-joint"],
 )
@@ -231,19 +230,8 @@ def test_values_reach_the_mujoco_warp_model_of_every_world_at_the_next_step(env:
 
 
 def _adr_with(param: str, **spec: Any) -> dict[str, Any]:
-    params = {**ADR["params"], param: {**ADR["params"][param], **spec}}  # type: ignore[dict-item]
+    params = {**ADR["params"], param: {**ADR["params"][param], **spec}}
     return {**ADR, "params": params}
-
-
-def _added_friction() -> EventBinding:
-    """hinge_friction added to the hinge's friction coefficient (default 0)."""
-    term = event(
-        mdp.randomize_joint_parameters,
-        SceneEntityCfg("robot", joint_names=["cart_to_pole"]),
-        friction_distribution_params=(0.0, 0.0),
-        operation="add",
-    )
-    return EventBinding("hinge_friction", term, "friction_distribution_params")
 
 
 @pytest.mark.parametrize(
@@ -261,7 +249,7 @@ def _added_friction() -> EventBinding:
         (
             "hinge_friction",
             {"limits": [-0.1, 0.1]},
-            _added_friction(),
+            _friction_binding(operation="add"),
             (
                 "its limits lower bound -0.1 would make joint_friction_coeff of joint "
                 "'cart_to_pole' of 'robot' -",
@@ -278,8 +266,24 @@ def _added_friction() -> EventBinding:
                 "operation scale); joint_damping must be >= 0",
             ),
         ),
+        (
+            "cart_damping",
+            {"limits": [-1000.0, 2.0]},
+            EventBinding(
+                "cart_damping",
+                event(
+                    mdp.randomize_rigid_body_inertia, SceneEntityCfg("robot", body_names=["pole"])
+                ),
+                "inertia_distribution_params",
+            ),
+            (
+                "its limits lower bound -1000 would make body_inertia of body 'pole' of "
+                "'robot' (axis 0) -",
+                "operation add); body_inertia must be > 0",
+            ),
+        ),
     ],
-    ids=["negative-mass-init", "negative-friction-limit", "negative-gain-limit"],
+    ids=["negative-mass-init", "negative-friction-limit", "negative-gain-limit", "inertia"],
 )
 def test_a_range_that_could_leave_the_fields_valid_domain_stops_the_build_naming_it(
     env: Any, param: str, spec: dict[str, Any], binding: EventBinding, named: tuple[str, str]
@@ -299,5 +303,5 @@ def test_a_range_that_could_leave_the_fields_valid_domain_stops_the_build_naming
 
 def test_a_range_that_stays_in_the_valid_domain_builds(env: Any) -> None:
     """Friction added from 0 with limits [0, 0.1] never goes below 0: the event term builds."""
-    bound = BoundEvent(_added_friction(), env, adr_term(env).engine)
+    bound = BoundEvent(_friction_binding(operation="add"), env, adr_term(env).engine)
     assert bound.params["operation"] == "add"

@@ -13,6 +13,10 @@ exactly ``v`` for every selected body or joint; the term then applies its
 operation (``scale``, ``add``, ``abs``) to its defaults and writes through the
 asset's own setters. No host sync, no grouping by range.
 
+Before the term is built, a binding to a term of
+:data:`adr_lab.isaaclab.domains.TERM_FIELDS` is checked against the valid
+domain of the fields it writes (:mod:`adr_lab.validity`); other terms are not.
+
 Terms that fix their range when built and ignore the call's range (Newton's
 ``randomize_rigid_body_material`` and ``randomize_physics_scene_gravity``
 convert it once to a host tensor) cannot take per-env values this way; bind a

@@ -132,7 +132,7 @@ def _label(kind: str, asset: str, name: str, axis: int | None) -> str:
     return label if axis is None else f"{label} (axis {axis})"
 
 
-def check_field(
+def _check_field(
     field: TermField,
     entity: SceneEntityCfg,
     asset: Any,
@@ -192,7 +192,7 @@ def check_valid(
         return None
     asset = env.scene[entity.name]
     for field in fields:
-        problem = check_field(field, entity, asset, str(params["operation"]), cfg)
+        problem = _check_field(field, entity, asset, str(params["operation"]), cfg)
         if problem is not None:
             return problem
     return None
