@@ -6,6 +6,7 @@ every finished episode scores 1 with ``Survived``), ADR queues of 2 results.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -178,6 +179,13 @@ def _friction_binding(joint: str = "cart_to_pole", operation: str = "abs") -> Ev
     return EventBinding("hinge_friction", term, "friction_distribution_params")
 
 
+def _gaussian(binding: EventBinding) -> EventBinding:
+    """``binding`` with its term drawing from a gaussian (which would not write v exactly)."""
+    term = copy.deepcopy(binding.term)
+    term.params = {**term.params, "distribution": "gaussian"}
+    return attrs.evolve(binding, term=term)
+
+
 @pytest.mark.parametrize(
     ("binding", "named"),
     [
@@ -186,8 +194,16 @@ def _friction_binding(joint: str = "cart_to_pole", operation: str = "abs") -> Ev
         (_mass_binding(body_names=["boom"]), "boom"),
         (attrs.evolve(HINGE_FRICTION, range_arg="friction_range"), "friction_range"),
         (_friction_binding(joint="elbow"), "elbow"),
+        (_gaussian(_mass_binding()), "'gaussian' distribution"),
     ],
-    ids=["unknown-parameter", "unknown-asset", "unknown-body", "unknown-argument", "unknown-joint"],
+    ids=[
+        "unknown-parameter",
+        "unknown-asset",
+        "unknown-body",
+        "unknown-argument",
+        "unknown-joint",
+        "not-uniform",
+    ],
 )
 def test_a_binding_to_something_missing_stops_the_build_naming_it(
     env: Any, binding: EventBinding, named: str

@@ -92,6 +92,7 @@ class BoundEvent:
         low, high = engine.bounds[engine.params.index(binding.param)].tolist()
         cfg.params = {**cfg.params, binding.range_arg: (low, high)}
         _check_arguments(binding, func, cfg.params)
+        _check_uniform(binding, cfg.params)
         self._entities = _resolve_entities(binding, cfg.params, env)
         _check_valid(binding, func, cfg.params, env, engine)
         self.func: Callable[..., Any] = _instance(binding, func, cfg, env)
@@ -119,6 +120,21 @@ def _check_param(binding: EventBinding, engine: ADREngine) -> None:
         raise _fail(binding, f"no such ADR parameter (known: {', '.join(engine.param_names)})")
     if binding.param not in engine.tensor_param_names:
         raise _fail(binding, "the parameter has a range_path; bind a tensor parameter")
+
+
+def _check_uniform(binding: EventBinding, params: Mapping[str, Any]) -> None:
+    """The term draws uniformly, so that ``(v, v)`` writes exactly ``v`` (a ``gaussian``
+    term would read it as mean and standard deviation, ``log_uniform`` round it).
+
+    ``params`` holds the term's defaults already (:func:`_check_arguments`).
+    """
+    distribution = params.get("distribution", "uniform")
+    if distribution != "uniform":
+        raise _fail(
+            binding,
+            f"the term draws from a {distribution!r} distribution; ADR writes each env's "
+            "value exactly only through distribution='uniform' (set it in the term's params)",
+        )
 
 
 def _check_valid(
