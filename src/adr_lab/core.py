@@ -300,7 +300,8 @@ def update_on_reset(
     """One engine update for a reset: the finished envs among ``env_ids`` and their scores.
 
     When the framework glue noted a step since the last update
-    (:meth:`AdrCore.note_step`; mjlab's step event does), every env has played
+    (:meth:`AdrCore.note_step`; mjlab's step event does, Isaac Lab's term
+    when the env's step counter moved), every env has played
     since its last reset and all of ``env_ids`` finished: no host read. Otherwise
     (``env.reset()``, or a framework that notes no steps) the envs that never
     played are left out (:func:`finished_envs`, one host read).

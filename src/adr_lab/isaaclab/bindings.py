@@ -101,10 +101,15 @@ class BoundEvent:
         self.params: dict[str, Any] = cfg.params
 
     def apply(self, env_ids: torch.Tensor) -> None:
-        """Write the engine's values of ``env_ids`` (``(K,)`` int64) through the term."""
+        """Write the engine's values of ``env_ids`` (``(K,)`` int64, valid ids) through the term.
+
+        Selects from the live ``(N,)`` values: ``engine.get(param, env_ids)``
+        would check the ids with a host read, and the term's ids are the env's own.
+        """
         if env_ids.numel() == 0:
             return
-        values = self._engine.get(self.binding.param, env_ids).float().unsqueeze(1)
+        live = self._engine.get(self.binding.param)
+        values = live.index_select(0, env_ids).float().unsqueeze(1)
         params = {**self.params, self.binding.range_arg: (values, values)}
         self.func(self._env, env_ids, **params)
 

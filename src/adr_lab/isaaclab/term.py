@@ -14,6 +14,15 @@ So :class:`AdrCurriculumTerm`:
   values through the bound event terms;
 * on ``reset``: puts the ``adr/...`` keys into the new ``extras["log"]``.
 
+No host read per step: Isaac Lab has no step event, but ``step`` adds one to
+the Python int ``env.common_step_counter`` after ``episode_length_buf += 1``
+and before it resets the finished envs. So a call that finds the counter moved
+since the previous update comes from a step, every env has played since its
+last reset, and all of ``env_ids`` finished (:meth:`AdrCore.note_step`). The
+first call, a second reset within one step, ``env.reset()`` between steps and
+the first call after a loaded state read which envs played instead (one host
+read; :func:`adr_lab.core.finished_envs`).
+
 Tensor parameters no binding writes (noise scales, delays, push strengths)
 are read by user terms with :func:`adr_value`.
 """
@@ -88,6 +97,7 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         self.core = start_core(spec.adr, env, device, seed, self.objective)
         self.events = [BoundEvent(b, env, self.core.engine) for b in spec.bindings]
         self._all = torch.arange(env.num_envs, device=device)
+        self._counter_at_update: int | None = None
         self.apply(self._all)
 
     @property
@@ -102,8 +112,17 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         spec: AdrSpec,
     ) -> None:
         """Update the engine with the finished envs among ``env_ids``; write their new values."""
+        self.note_step_since_last_update(env)
         update_on_reset(self.core, self.objective, env, env_ids)
         self.apply(resolve_env_ids(env_ids, env.num_envs, self.core.engine.device))
+
+    def note_step_since_last_update(self, env: ManagerBasedRLEnv) -> None:
+        """Note a step (:meth:`AdrCore.note_step`) when ``env.common_step_counter``
+        moved since the previous update: then this reset comes from a step."""
+        counter = int(env.common_step_counter)
+        if self._counter_at_update is not None and counter != self._counter_at_update:
+            self.core.note_step()
+        self._counter_at_update = counter
 
     def reset(self, env_ids: ManagerEnvIds = None) -> None:
         """Publish the ``adr/...`` keys into the reset's fresh ``extras["log"]``."""
@@ -128,6 +147,7 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
 
         def commit() -> None:
             restore()
+            self._counter_at_update = None  # a resume may set the step counter
             self.apply(self._all)
 
         return commit
