@@ -17,22 +17,10 @@ from isaaclab.managers import TerminationTermCfg
 from adr_domain.host_syncs import count_host_syncs
 from adr_lab import Survived
 from adr_lab.isaaclab import adr_term
-from isaaclab_env import BINDINGS, built, cartpole_cfg, play, with_adr
+from isaaclab_env import BINDINGS, SMALL_ADR, built, cartpole_cfg, play, with_adr
 
 NUM_ENVS = 8
 STEPS = 12
-ADR = {
-    "adr_queue_threshold_length": 2,
-    "adr_objective_threshold_low": 0.2,
-    "adr_objective_threshold_high": 0.5,
-    "worker_adr_boundary_fraction": 0.5,
-    "params": {
-        "pole_mass": {"init_range": [1.0, 1.0], "limits": [0.5, 3.0], "delta": 0.25},
-        "hinge_friction": {"init_range": [0.0, 0.0], "limits": [0.0, 0.1], "delta": 0.02},
-        "cart_damping": {"init_range": [1.0, 1.0], "limits": [0.5, 2.0], "delta": 0.1},
-    },
-}
-"""Queues of 2 results, as in ``test_isaaclab_term``."""
 
 
 def scheduled_end(env: ManagerBasedRLEnv) -> torch.Tensor:
@@ -50,7 +38,9 @@ def _scheduled(adr: bool, objective: Any = None) -> Any:
     cfg.terminations.cart_out_of_bounds = None
     cfg.terminations.scheduled = TerminationTermCfg(func=scheduled_end)
     if adr:
-        return with_adr(cfg, adr=ADR, objective=objective or Survived(), bindings=BINDINGS, seed=3)
+        return with_adr(
+            cfg, adr=SMALL_ADR, objective=objective or Survived(), bindings=BINDINGS, seed=3
+        )
     for binding in BINDINGS:
         setattr(cfg.events, f"bound_{binding.param}", copy.deepcopy(binding.term))
     return cfg

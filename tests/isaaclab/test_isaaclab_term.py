@@ -27,6 +27,7 @@ from isaaclab_env import (
     CART_DAMPING,
     HINGE_FRICTION,
     POLE_MASS,
+    SMALL_ADR,
     built,
     cartpole_cfg,
     event,
@@ -37,14 +38,9 @@ from isaaclab_env import (
 
 NUM_ENVS = 16
 ADR = {
-    "adr_queue_threshold_length": 2,
-    "adr_objective_threshold_low": 0.2,
-    "adr_objective_threshold_high": 0.5,
-    "worker_adr_boundary_fraction": 0.5,
+    **SMALL_ADR,
     "params": {
-        "pole_mass": {"init_range": [1.0, 1.0], "limits": [0.5, 3.0], "delta": 0.25},
-        "hinge_friction": {"init_range": [0.0, 0.0], "limits": [0.0, 0.1], "delta": 0.02},
-        "cart_damping": {"init_range": [1.0, 1.0], "limits": [0.5, 2.0], "delta": 0.1},
+        **SMALL_ADR["params"],
         "action_noise": {"init_range": [0.0, 0.0], "limits": [0.0, 0.5], "delta": 0.05},
     },
 }

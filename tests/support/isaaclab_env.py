@@ -54,6 +54,19 @@ def event(func: Any, asset: SceneEntityCfg, **params: Any) -> EventTermCfg:
 
 POLE_MASS, HINGE_FRICTION, CART_DAMPING = BINDINGS
 
+SMALL_ADR: dict[str, Any] = {
+    "adr_queue_threshold_length": 2,
+    "adr_objective_threshold_low": 0.2,
+    "adr_objective_threshold_high": 0.5,
+    "worker_adr_boundary_fraction": 0.5,
+    "params": {
+        "pole_mass": {"init_range": [1.0, 1.0], "limits": [0.5, 3.0], "delta": 0.25},
+        "hinge_friction": {"init_range": [0.0, 0.0], "limits": [0.0, 0.1], "delta": 0.02},
+        "cart_damping": {"init_range": [1.0, 1.0], "limits": [0.5, 2.0], "delta": 0.1},
+    },
+}
+"""An ADR block for :data:`BINDINGS` whose bounds move fast (queues of 2 results)."""
+
 
 def play(env: ManagerBasedRLEnv, steps: int) -> None:
     """Step every env with zero force."""

@@ -32,14 +32,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import torch
 from isaaclab.envs import ManagerBasedRLEnv
 from rsl_rl.algorithms import PPO
 
 from adr_domain import ENGINE_STATE_KEY, Commit, StateError
 from adr_infra import ENV_STATE_KEY, CorruptCheckpointError, IncompatibleCheckpointError
 from adr_infra.errors import TreeError
-from adr_infra.tree import tree_digest
+from adr_infra.tree import normalize_tree, tree_digest
 from adr_lab.isaaclab.term import AdrCurriculumTerm, find_adr_term
 
 __all__ = ["ADR_CHECKSUM_KEY", "ADR_PPO", "STEP_COUNTER_KEY", "AdrPPO", "only_adr_term"]
@@ -85,18 +84,6 @@ def only_adr_term(env: ManagerBasedRLEnv) -> AdrCurriculumTerm:
     return next(iter(terms.values()))
 
 
-def _on_cpu(tree: Any) -> Any:
-    """``tree`` with every tensor on the CPU, where it was saved (``isaaclab train``
-    loads checkpoints with ``map_location`` the agent's device)."""
-    if isinstance(tree, torch.Tensor):
-        return tree.cpu()
-    if isinstance(tree, Mapping):
-        return {key: _on_cpu(value) for key, value in tree.items()}
-    if isinstance(tree, (list, tuple)):
-        return type(tree)(_on_cpu(value) for value in tree)
-    return tree
-
-
 def _verified_env_state(loaded: Mapping[str, Any]) -> dict[str, Any] | None:
     """The saved ``env_state`` (on the CPU) once its checksum holds; None if it has no ADR state.
 
@@ -106,9 +93,11 @@ def _verified_env_state(loaded: Mapping[str, Any]) -> dict[str, Any] | None:
     saved = loaded.get(ENV_STATE_KEY)
     if not isinstance(saved, Mapping) or ENGINE_STATE_KEY not in saved:
         return None
-    env_state: dict[str, Any] = _on_cpu(saved)
     expected = loaded.get(ADR_CHECKSUM_KEY)
     try:
+        # On the CPU, where it was saved (``isaaclab train`` loads checkpoints with
+        # ``map_location`` the agent's device).
+        env_state: dict[str, Any] = normalize_tree(saved, ENV_STATE_KEY)
         actual = tree_digest(env_state)
     except TreeError as exc:
         raise CorruptCheckpointError(SOURCE, f"its ADR state cannot be read: {exc}") from None
