@@ -30,6 +30,7 @@ __all__ = [
     "STOP_SIGNALS",
     "StopRequest",
     "agree_on_flags",
+    "launch_args",
     "relaunch_program",
     "torchrun_launcher",
 ]
@@ -124,6 +125,24 @@ def torchrun_launcher(world_size: int, environ: Mapping[str, str]) -> list[str]:
     return ["torchrun", *where, f"--nproc_per_node={per_node}"]
 
 
+def _program_end(orig_argv: Sequence[str], argv: Sequence[str]) -> int:
+    """Where the script's own arguments start in ``orig_argv``.
+
+    After the script path ``argv[0]`` when ``orig_argv`` holds it (so arguments
+    a program took out of ``sys.argv`` count, as typed); else ``orig_argv``
+    ends with ``argv[1:]`` (``-m module``: ``argv[0]`` is the module's file).
+    """
+    if argv and argv[0] in orig_argv[1:]:
+        return list(orig_argv).index(argv[0], 1) + 1
+    return len(orig_argv) - (len(argv) - 1)
+
+
+def launch_args(orig_argv: Sequence[str], argv: Sequence[str]) -> list[str]:
+    """The arguments this process's script was started with, as typed (Python's
+    ``sys.orig_argv`` and ``sys.argv``), even when the program rewrote ``sys.argv``."""
+    return list(orig_argv[_program_end(orig_argv, argv) :])
+
+
 def relaunch_program(
     orig_argv: Sequence[str],
     argv: Sequence[str],
@@ -132,13 +151,13 @@ def relaunch_program(
 ) -> list[str]:
     """The program part of the command that started this process, to start it again.
 
-    ``orig_argv`` ends with ``argv[1:]`` (Python's ``sys.orig_argv`` and
-    ``sys.argv``); what comes before is the interpreter, its options and the
-    script or ``-m module``. The interpreter becomes :data:`sys.executable`; a
-    process of a ``torchrun`` run is restarted through ``torchrun``.
+    What comes before the script's arguments (:func:`launch_args`) in
+    ``orig_argv`` is the interpreter, its options and the script or ``-m
+    module``. The interpreter becomes :data:`sys.executable`; a process of a
+    ``torchrun`` run is restarted through ``torchrun``.
     """
     environ = os.environ if environ is None else environ
-    program = list(orig_argv[: len(orig_argv) - (len(argv) - 1)]) or [sys.executable]
+    program = list(orig_argv[: _program_end(orig_argv, argv)]) or [sys.executable]
     program[0] = sys.executable
     if world_size > 1 and "TORCHELASTIC_RUN_ID" in environ:
         target = program[-2:] if len(program) > 2 and program[-2] == "-m" else program[-1:]

@@ -33,14 +33,20 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from adr_infra.preemption import EXIT_PREEMPTED, StopRequest, agree_on_flags, relaunch_program
+from adr_infra.preemption import (
+    EXIT_PREEMPTED,
+    StopRequest,
+    agree_on_flags,
+    launch_args,
+    relaunch_program,
+)
 
 __all__ = ["IterationEnd", "IterationLogger", "IterationsStopped", "ResumeArgs", "tell_stopped"]
 
 log = logging.getLogger(__name__)
 
 ResumeArgs = Callable[[Sequence[str], str, int], list[str]]
-"""``(args, saved, remaining) -> args``: this run's arguments (``sys.argv[1:]``) turned
+"""``(args, saved, remaining) -> args``: this run's arguments as typed (``launch_args``) turned
 into those that resume it from the checkpoint ``saved`` for ``remaining`` more
 iterations (the framework's resume flags)."""
 
@@ -174,7 +180,8 @@ class IterationEnd:
         remaining = stopped.total_it - stopped.it - 1
         world_size = int(os.environ.get("WORLD_SIZE", "1"))
         program = relaunch_program(sys.orig_argv, sys.argv, world_size)
-        command = shlex.join([*program, *self.resume_args(sys.argv[1:], saved, remaining)])
+        args = self.resume_args(launch_args(sys.orig_argv, sys.argv), saved, remaining)
+        command = shlex.join([*program, *args])
         return (
             f"{self.stop.label}: stopped by {self.stop.signal_name} after iteration "
             f"{stopped.it}: saved {saved}; resume with: {command}"

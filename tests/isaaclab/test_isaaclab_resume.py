@@ -1,21 +1,29 @@
-"""Resume through Isaac Lab's own ``isaaclab train`` (rsl_rl), across processes.
+"""Resume and preemption through Isaac Lab's own ``isaaclab train`` (rsl_rl), across processes.
 
 Isaac-Cartpole-Adr's agent config names ``AdrPPO``, so rsl_rl's stock runner
-saves the ADR state in every ``model_<it>.pt``. N = 2 iterations, stop,
-resume with Isaac Lab's ``--checkpoint <file>`` for M = 1 more: the ADR state
-of the final checkpoint is bit-identical to that of N + M = 3 straight
-iterations, though the policy's weights are not (see the last test).
+saves the ADR state in every ``model_<it>.pt`` and stops on SIGTERM. A run
+of ``ITERATIONS`` iterations gets SIGTERM at a random moment of its training:
+it finishes the iteration in progress, saves it, prints the command that
+resumes it and exits 75; that command trains the remaining iterations, and the
+ADR state of its final checkpoint is bit-identical to that of a run of
+``ITERATIONS`` straight, though the policy's weights are not (see the last test).
 
 Episodes last 1 step: every env times out at every step (so every finished
 episode scores 1 with ``Survived`` whatever the physics does) and ADR moves
-bounds within 3 iterations of 16 envs. rsl_rl's ``init_at_random_ep_len``
+bounds within a few iterations of 16 envs. rsl_rl's ``init_at_random_ep_len``
 is off: it draws the episode lengths from torch's global generator at every
 ``learn`` (so again on resume), and Isaac Lab checkpoints no episode lengths.
 """
 
 from __future__ import annotations
 
+import os
+import random
+import re
+import shlex
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,11 +32,13 @@ import pytest
 import torch
 
 from adr_domain import ENGINE_STATE_KEY
-from adr_infra import ENV_STATE_KEY
-from adr_lab.isaaclab.rsl_rl import ADR_CHECKSUM_KEY, STEP_COUNTER_KEY
+from adr_infra import ENV_STATE_KEY, is_temp_file, load_checkpoint
+from adr_lab.rsl_rl_checkpoint import STEP_COUNTER_KEY
 from app_helpers import trees_equal
 from isaaclab_cli import RUNS, train_command, train_env
 
+EXIT_PREEMPTED = 75
+ITERATIONS = 16
 STEPS_PER_ITERATION = 8
 SETTINGS = (
     "--seed",
@@ -37,94 +47,167 @@ SETTINGS = (
     "agent.init_at_random_ep_len=false",
     "env.episode_length_s=0.016",  # ceil(0.016 / (1/60)) = 1 step
 )
+STOPPED = re.compile(
+    r"^isaaclab train: stopped by (SIG\w+) after iteration (\d+): saved (\S+); "
+    r"resume with: (.+)$",
+    re.M,
+)
 
 
-def _start(cwd: Path, run_name: str, iterations: int, *extra: str) -> subprocess.Popen[bytes]:
+def _env() -> dict[str, str]:
+    return {**train_env(), "PYTHONUNBUFFERED": "1"}
+
+
+def _start(cwd: Path, run_name: str, *extra: str) -> subprocess.Popen[bytes]:
     """``isaaclab train`` in ``cwd``, started, its output into ``<run_name>.log``."""
-    command = train_command(16, iterations, *SETTINGS, "--run_name", run_name, *extra)
+    command = train_command(16, ITERATIONS, *SETTINGS, "--run_name", run_name, *extra)
     with (cwd / f"{run_name}.log").open("wb") as log:
-        return subprocess.Popen(command, cwd=cwd, env=train_env(), stdout=log, stderr=log)
+        return subprocess.Popen(command, cwd=cwd, env=_env(), stdout=log, stderr=log)
 
 
-def _finish(cwd: Path, run_name: str, process: subprocess.Popen[bytes]) -> Path:
-    """The run directory of ``process`` once it succeeded."""
-    process.wait(timeout=300)
-    output = (cwd / f"{run_name}.log").read_text(errors="replace")
-    assert process.returncode == 0, output[-3000:]
-    (run,) = (cwd / RUNS).glob(f"*_{run_name}")
-    return run
+def _output(cwd: Path, run_name: str) -> str:
+    return (cwd / f"{run_name}.log").read_text(errors="replace")
 
 
-def _saved(run: Path, iteration: int) -> dict[str, Any]:
-    saved: dict[str, Any] = torch.load(run / f"model_{iteration}.pt", weights_only=False)
+def _iterations(output: str) -> list[int]:
+    return [int(m) for m in re.findall(r"Learning iteration (\d+)/", output)]
+
+
+def _wait_for_training(cwd: Path, process: subprocess.Popen[bytes]) -> None:
+    """Until the run printed its first iteration."""
+    deadline = time.monotonic() + 300
+    while not _iterations(_output(cwd, "stopped")):
+        assert process.poll() is None, _output(cwd, "stopped")[-3000:]
+        assert time.monotonic() < deadline, "no iteration within 300 s"
+        time.sleep(0.05)
+
+
+def _runs(cwd: Path, run_name: str) -> list[Path]:
+    """The run directories of ``run_name``, oldest first (named by their start time)."""
+    return sorted((cwd / RUNS).glob(f"*_{run_name}"))
+
+
+def _final(run: Path) -> Path:
+    return max(run.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+
+
+def _saved(path: Path) -> dict[str, Any]:
+    saved: dict[str, Any] = torch.load(path, weights_only=False)
     return saved
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """N = 2 iterations, 1 more resumed from its last checkpoint, and 3 straight."""
+    """A straight run, and one stopped by SIGTERM at a random moment then resumed."""
     cwd = tmp_path_factory.mktemp("isaaclab-resume")
-    start = time.perf_counter()
-    straight_run = _start(cwd, "straight", 3)  # beside the other two
+    seed = int.from_bytes(os.urandom(4), "little")
+    straight = _start(cwd, "straight")  # beside the other one
     try:
-        first = _finish(cwd, "first", _start(cwd, "first", 2))
-        resumed_run = _start(cwd, "resumed", 1, "--checkpoint", str(first / "model_1.pt"))
-        resumed = _finish(cwd, "resumed", resumed_run)
-        straight = _finish(cwd, "straight", straight_run)
+        stopped = _start(cwd, "stopped")
+        _wait_for_training(cwd, stopped)
+        time.sleep(random.Random(seed).uniform(0.0, 0.4))
+        stopped.send_signal(signal.SIGTERM)
+        code = stopped.wait(timeout=300)
+        output = _output(cwd, "stopped")
+        assert code == EXIT_PREEMPTED, (seed, output[-3000:])
+        line = STOPPED.search(output)
+        assert line is not None, (seed, output[-3000:])
+        resumed = subprocess.run(
+            shlex.split(line.group(4)), cwd=cwd, env=_env(), capture_output=True, check=False
+        )
+        assert resumed.returncode == 0, (seed, resumed.stdout[-3000:], resumed.stderr[-3000:])
+        assert straight.wait(timeout=300) == 0, _output(cwd, "straight")[-3000:]
     finally:
-        if straight_run.poll() is None:
-            straight_run.kill()
-            straight_run.wait()
-    print(f"3 isaaclab train runs: {time.perf_counter() - start:.1f} s")
-    # rsl_rl resumes at the saved iteration's number: the resumed run's one
-    # iteration is numbered 1 again, and its final checkpoint is model_1.pt.
+        if straight.poll() is None:
+            straight.kill()
+            straight.wait()
+    (straight_run,) = _runs(cwd, "straight")
+    stopped_run, resumed_run = _runs(cwd, "stopped")
     return {
-        "first": _saved(first, 1),
-        "resumed": _saved(resumed, 1),
-        "straight": _saved(straight, 2),
-        "first_0": _saved(first, 0),
-        "straight_0": _saved(straight, 0),
+        "seed": seed,
+        "signal": line.group(1),
+        "reached": int(line.group(2)),
+        "printed": _iterations(output),
+        "resumed_printed": _iterations(resumed.stdout.decode(errors="replace")),
+        "saved": Path(line.group(3)),
+        "stopped_run": stopped_run,
+        "at_stop": _saved(Path(line.group(3))),
+        "resumed": _saved(_final(resumed_run)),
+        "straight": _saved(_final(straight_run)),
+        "stopped_0": _saved(stopped_run / "model_0.pt"),
+        "straight_0": _saved(straight_run / "model_0.pt"),
     }
 
 
 @pytest.mark.slow
+def test_sigterm_saves_the_iteration_reached_and_says_how_to_resume(runs: dict[str, Any]) -> None:
+    """The line names the signal and the last iteration trained; the newest checkpoint is
+    that iteration's, complete (checksum verified) and alone (no temp file left)."""
+    seed, reached = runs["seed"], runs["reached"]
+    assert runs["signal"] == "SIGTERM"
+    assert reached == runs["printed"][-1], seed
+    assert reached < ITERATIONS - 1, (seed, "stopped in the last iteration: widen ITERATIONS")
+    newest = _final(runs["stopped_run"])
+    assert runs["saved"] == newest == runs["stopped_run"] / f"model_{reached}.pt"
+    assert load_checkpoint(runs["saved"]).epoch == reached
+    assert not [p for p in runs["stopped_run"].iterdir() if is_temp_file(p)]
+    # rsl_rl resumes at the saved iteration's number: iterations reached .. ITERATIONS - 2.
+    assert runs["resumed_printed"] == list(range(reached, ITERATIONS - 1)), seed
+
+
+@pytest.mark.slow
 def test_every_checkpoint_carries_the_adr_state_and_its_checksum(runs: dict[str, Any]) -> None:
-    for name, saved in runs.items():
+    for name in ("at_stop", "resumed", "straight", "stopped_0", "straight_0"):
+        saved = runs[name]
         assert ENGINE_STATE_KEY in saved[ENV_STATE_KEY], name
-        assert str(saved[ADR_CHECKSUM_KEY]).startswith("sha256:"), name
+        assert str(saved["adr_kit"]["checksum"]).startswith("sha256:"), name
         assert {"actor_state_dict", "critic_state_dict", "optimizer_state_dict"} <= set(saved)
 
 
 @pytest.mark.slow
 def test_resumed_adr_state_is_that_of_the_straight_run(runs: dict[str, Any]) -> None:
-    """2 + 1 resumed iterations leave the ADR state of 3 straight ones, bit for bit."""
+    """Stopped, then resumed by the printed command: a straight run's ADR state, bit for bit."""
     resumed, straight = runs["resumed"][ENV_STATE_KEY], runs["straight"][ENV_STATE_KEY]
-    assert trees_equal(resumed, straight) == []
-    assert runs["resumed"][ADR_CHECKSUM_KEY] == runs["straight"][ADR_CHECKSUM_KEY]
-    assert resumed[STEP_COUNTER_KEY] == 3 * STEPS_PER_ITERATION
+    assert trees_equal(resumed, straight) == [], runs["seed"]
+    assert resumed[STEP_COUNTER_KEY] == ITERATIONS * STEPS_PER_ITERATION
 
 
 @pytest.mark.slow
-def test_the_resumed_iteration_moved_the_adr_state(runs: dict[str, Any]) -> None:
-    """Not vacuous: ADR widened ranges, and the resumed iteration changed them further."""
-    first = runs["first"][ENV_STATE_KEY][ENGINE_STATE_KEY]
+def test_the_resumed_iterations_moved_the_adr_state(runs: dict[str, Any]) -> None:
+    """Not vacuous: ADR widened ranges before the stop, and the resumed run changed them further."""
+    at_stop = runs["at_stop"][ENV_STATE_KEY][ENGINE_STATE_KEY]
     resumed = runs["resumed"][ENV_STATE_KEY][ENGINE_STATE_KEY]
-    init = torch.tensor([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0], [0.0, 0.0]], dtype=torch.float64)
-    assert not torch.equal(first["bounds"], init)
-    assert not torch.equal(resumed["bounds"], first["bounds"])
-    assert resumed["step"] == first["step"] + STEPS_PER_ITERATION
+    init = runs["stopped_0"][ENV_STATE_KEY][ENGINE_STATE_KEY]["bounds"]
+    assert not torch.equal(resumed["bounds"], init)
+    assert not torch.equal(resumed["bounds"], at_stop["bounds"])
+    left = ITERATIONS - 1 - runs["reached"]
+    assert resumed["step"] == at_stop["step"] + left * STEPS_PER_ITERATION
 
 
 @pytest.mark.slow
 def test_isaaclab_train_is_deterministic_within_a_process_history(runs: dict[str, Any]) -> None:
     """Two processes of the same seed write the same ``model_0.pt`` (policy, optimizer, ADR).
 
-    So where a resumed run's policy differs from the straight run's (by up to
-    about 0.05 in a weight after the one resumed iteration here), that is what
-    a resume does not restore: torch's global generator (action sampling,
+    So where a resumed run's policy differs from the straight run's, that is
+    what a resume does not restore: torch's global generator (action sampling,
     minibatches), the physics state and the episode buffers, which Isaac Lab's
     checkpoints do not hold (the envs continue from a fresh reset).
     """
-    first, straight = runs["first_0"], runs["straight_0"]
+    first, straight = runs["stopped_0"], runs["straight_0"]
     for key in ("actor_state_dict", "critic_state_dict", "optimizer_state_dict", ENV_STATE_KEY):
         assert trees_equal(first[key], straight[key]) == [], key
+
+
+@pytest.mark.slow
+def test_adr_ckpt_inspect_reads_the_run(runs: dict[str, Any]) -> None:
+    """The run's checkpoints are sim2real-adr checkpoints: ``adr-ckpt`` verifies and shows them."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "adr_app.cli.ckpt", "inspect", str(runs["stopped_run"])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert f"model_{runs['reached']}.pt" in shown.stdout
+    assert "sim2real-adr checkpoint" in shown.stdout
+    assert "pole_mass" in shown.stdout

@@ -27,10 +27,16 @@ from rsl_rl.runners import OnPolicyRunner
 
 import adr_lab.isaaclab.tasks  # noqa: F401  (registers Isaac-Cartpole-Adr)
 from adr_domain import ENGINE_STATE_KEY, WorkerType
-from adr_infra import ENV_STATE_KEY, CorruptCheckpointError, IncompatibleCheckpointError
-from adr_infra.tree import tree_digest
+from adr_infra import (
+    ENV_STATE_KEY,
+    Checkpoint,
+    CorruptCheckpointError,
+    IncompatibleCheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+)
 from adr_lab.isaaclab import adr_term
-from adr_lab.isaaclab.rsl_rl import ADR_CHECKSUM_KEY, ADR_PPO, AdrPPO, only_adr_term
+from adr_lab.isaaclab.rsl_rl import ADR_PPO, AdrPPO, only_adr_term
 from adr_lab.isaaclab.tasks.cartpole import TASK_ID
 from app_helpers import trees_equal
 from isaaclab_env import play
@@ -86,9 +92,46 @@ def _saved(runner: OnPolicyRunner, path: Path, steps: int = 0) -> dict[str, Any]
     return saved
 
 
+def _resigned(saved: dict[str, Any], path: Path) -> None:
+    """``saved`` (changed) written as a valid checkpoint, signed anew."""
+    policy = {k: v for k, v in saved.items() if k not in (ENV_STATE_KEY, "adr_kit")}
+    save_checkpoint(path, Checkpoint.create(policy, saved[ENV_STATE_KEY]))
+
+
 def test_the_agent_config_names_adr_ppo_and_the_runner_builds_it(runner: OnPolicyRunner) -> None:
     assert isinstance(runner.alg, AdrPPO)
     assert runner.alg.adr is adr_term(runner.env.unwrapped)
+
+
+def test_the_runner_writes_a_complete_checkpoint_atomically(
+    runner: OnPolicyRunner, tmp_path: Path
+) -> None:
+    """A sim2real-adr checkpoint: the checksum of the whole file holds, nothing else is left."""
+    _saved(runner, tmp_path / "model.pt", steps=2)
+    checkpoint = load_checkpoint(tmp_path / "model.pt")
+    assert checkpoint.epoch == runner.current_learning_iteration
+    assert checkpoint.env_state is not None
+    assert trees_equal(checkpoint.env_state, _env_state(runner.env)) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_only_the_runner_building_adr_ppo_is_adopted(
+    built: tuple[RslRlVecEnvWrapper, dict[str, Any]], runner: OnPolicyRunner, tmp_path: Path
+) -> None:
+    """rsl_rl's runner class is unchanged: a runner of the stock PPO saves as rsl_rl does."""
+    stock = _runner(built, "PPO")
+    stock.save(str(tmp_path / "stock.pt"))
+    assert "adr_kit" not in torch.load(tmp_path / "stock.pt", weights_only=False)
+    assert "save" not in vars(stock) and "save" in vars(runner)
+
+
+def test_adr_ppo_outside_a_runner_is_refused(
+    built: tuple[RslRlVecEnvWrapper, dict[str, Any]],
+) -> None:
+    env, cfg = built
+    cfg = {**cfg, "algorithm": {**cfg["algorithm"], "class_name": ADR_PPO}}
+    with pytest.raises(TypeError, match="built by rsl_rl's OnPolicyRunner"):
+        AdrPPO.construct_algorithm(env.get_observations(), env, cfg, "cpu")
 
 
 def test_load_restores_the_saved_adr_state_and_step_counter(
@@ -110,13 +153,13 @@ def test_a_damaged_adr_state_is_refused_and_nothing_changes(
     saved = _saved(runner, tmp_path / "model.pt", steps=2)
     saved[ENV_STATE_KEY][ENGINE_STATE_KEY]["queue_lengths"][0] += 1
     torch.save(saved, tmp_path / "damaged.pt")
-    del saved[ADR_CHECKSUM_KEY]
+    del saved["adr_kit"]["checksum"]
     torch.save(saved, tmp_path / "unsigned.pt")
     play(env.unwrapped, 2)
     before = _adr_state(env)
     weights = {k: v.clone() for k, v in runner.alg.save()["actor_state_dict"].items()}
-    for name, why in (("damaged", "does not match its checksum"), ("unsigned", "has no checksum")):
-        with pytest.raises(CorruptCheckpointError, match=why):
+    for name in ("damaged", "unsigned"):
+        with pytest.raises(CorruptCheckpointError, match=f"{name}.pt.*checksum"):
             runner.load(str(tmp_path / f"{name}.pt"))
     assert trees_equal(_adr_state(env), before) == []
     assert trees_equal(runner.alg.save()["actor_state_dict"], weights) == []
@@ -127,8 +170,7 @@ def test_a_state_of_another_parameter_set_is_refused_naming_it(
 ) -> None:
     saved = _saved(runner, tmp_path / "model.pt")
     saved[ENV_STATE_KEY][ENGINE_STATE_KEY]["param_names"][0] = "pole_length"
-    saved[ADR_CHECKSUM_KEY] = tree_digest(saved[ENV_STATE_KEY])
-    torch.save(saved, tmp_path / "foreign.pt")
+    _resigned(saved, tmp_path / "foreign.pt")
     with pytest.raises(IncompatibleCheckpointError, match="pole_length|param"):
         runner.load(str(tmp_path / "foreign.pt"))
 
@@ -192,10 +234,9 @@ def test_another_number_of_envs_restores_the_shared_curriculum_with_a_warning(
     env = runner.env
     saved = _saved(runner, tmp_path / "model.pt", steps=20)
     saved[ENV_STATE_KEY] = _with_fewer_envs(saved[ENV_STATE_KEY], NUM_ENVS // 2)
-    saved[ADR_CHECKSUM_KEY] = tree_digest(saved[ENV_STATE_KEY])
-    torch.save(saved, tmp_path / "fewer.pt")
+    _resigned(saved, tmp_path / "fewer.pt")
     play(env.unwrapped, 5)
-    with caplog.at_level("WARNING", logger="adr_lab.isaaclab.rsl_rl"):
+    with caplog.at_level("WARNING", logger="adr_lab.rsl_rl_checkpoint"):
         runner.load(str(tmp_path / "fewer.pt"))
     assert f"saved with {NUM_ENVS // 2} envs, this env has {NUM_ENVS}" in caplog.text
     state, shared = (

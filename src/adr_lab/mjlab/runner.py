@@ -28,18 +28,15 @@ from typing import Any
 from mjlab.envs import ManagerBasedRlEnv
 from mjlab.rl import MjlabOnPolicyRunner, RslRlVecEnvWrapper
 
-from adr_domain import ENGINE_STATE_KEY, Commit, StateError
-from adr_infra import (
-    Checkpoint,
-    IncompatibleCheckpointError,
-    TorchStore,
-    load_checkpoint,
-    save_checkpoint,
-)
 from adr_infra.distributed import join_process_group, launched_world_size
-from adr_infra.stores import resolve_location
 from adr_lab.mjlab.resume import mjlab_resume_args
 from adr_lab.mjlab.terms import AdrCurriculum, adr_terms
+from adr_lab.rsl_rl_checkpoint import (
+    STEP_COUNTER_KEY,
+    read_runner_checkpoint,
+    stage_runner_adr,
+    write_runner_checkpoint,
+)
 from adr_lab.rsl_rl_hooks import IterationEnd
 
 __all__ = ["AdrOnPolicyRunner"]
@@ -48,13 +45,6 @@ log = logging.getLogger(__name__)
 
 PROGRAM = "mjlab train"
 """How the runner names itself in its messages."""
-
-STEP_COUNTER_KEY = "common_step_counter"
-"""mjlab's env-state entry (the stock runner saves and restores only this)."""
-
-
-def _no_commit() -> None:
-    """Nothing to restore."""
 
 
 def _one_adr_term(env: ManagerBasedRlEnv) -> AdrCurriculum | None:
@@ -71,23 +61,6 @@ def _one_adr_term(env: ManagerBasedRlEnv) -> AdrCurriculum | None:
             f"{len(terms)} ({names}): put all ADR parameters and bindings into one AdrSpec"
         )
     return next(iter(terms.values()), None)
-
-
-def _torch_file(path: str) -> str:
-    """The location rsl_rl's ``torch.load`` reads for ``path``.
-
-    Raises:
-        CheckpointError: naming the file, when it is not a torch (``.pt``) checkpoint.
-    """
-    store, location = resolve_location(path)
-    if not isinstance(store, TorchStore):
-        raise IncompatibleCheckpointError(
-            path,
-            "not a torch checkpoint (an HDF5 file, as adr-ckpt convert writes): the rsl_rl "
-            "runner loads only .pt files; load the run's .pt checkpoint, or convert this one "
-            f"back with: adr-ckpt convert {path} {location.rsplit('.', 1)[0]}.pt",
-        )
-    return location
 
 
 class AdrOnPolicyRunner(MjlabOnPolicyRunner):
@@ -126,20 +99,13 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
     def save(self, path: str, infos: dict[str, Any] | None = None) -> None:
         """Write the checkpoint at ``path`` atomically, with the ADR state and a checksum."""
         counter = int(self.env.unwrapped.common_step_counter)
-        policy = dict(self.alg.save())
-        policy["iter"] = self.current_learning_iteration
-        policy["infos"] = {**(infos or {}), "env_state": {STEP_COUNTER_KEY: counter}}
         env_state: dict[str, Any] = {STEP_COUNTER_KEY: counter}
         term = self._adr_term()
         if term is not None:
             env_state.update(term.state_dict())
-        experiment = self.cfg.get("experiment_name")
-        checkpoint = Checkpoint.create(
-            policy, env_state, experiment=experiment if isinstance(experiment, str) else None
-        )
-        save_checkpoint(path, checkpoint)
-        if self.cfg.get("upload_model"):
-            self.logger.save_model(path, self.current_learning_iteration)
+        # mjlab's stock runner restores the step counter from infos.
+        infos = {**(infos or {}), "env_state": {STEP_COUNTER_KEY: counter}}
+        write_runner_checkpoint(self, path, env_state, infos)
 
     def load(
         self,
@@ -160,9 +126,8 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
                 or its ADR state does not fit this env (the message names the
                 file and the entry).
         """
-        location = _torch_file(path)
-        checkpoint = load_checkpoint(path)
-        commit = self._stage_adr(checkpoint, path)
+        checkpoint, location = read_runner_checkpoint(path)
+        commit = stage_runner_adr(self._adr_term(), checkpoint, path, rank=self.gpu_global_rank)
         infos: dict[str, Any] = super().load(location, load_cfg, strict, map_location)
         commit()
         return infos
@@ -175,36 +140,6 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
         term = self._adr_term()
         if term is not None:
             term.core.check()
-
-    def _stage_adr(self, checkpoint: Checkpoint, path: str) -> Commit:
-        """Check the checkpoint's ADR state against this env; the commit restores it."""
-        term = self._adr_term()
-        env_state = checkpoint.env_state or {}
-        if term is None:
-            return _no_commit
-        if ENGINE_STATE_KEY not in env_state:
-            log.warning("%s holds no ADR state: ADR starts from its init ranges", path)
-            return _no_commit
-        saved_envs = checkpoint.engine_state.get("num_envs") if checkpoint.engine_state else None
-        shared_only = self.gpu_global_rank != 0 or saved_envs != term.core.num_envs
-        if saved_envs != term.core.num_envs:
-            log.warning(
-                "%s was saved with %s envs, this env has %d: restoring the shared ADR "
-                "curriculum only (ranges, next limits, queues); every env's ADR values are "
-                "drawn afresh from the restored ranges (the saved per-env values and model "
-                "fields are not restored)",
-                path,
-                saved_envs,
-                term.core.num_envs,
-            )
-        elif shared_only:
-            log.info(
-                "%s: rank %d restores the shared ADR curriculum only", path, self.gpu_global_rank
-            )
-        try:
-            return term.stage_state_dict(env_state, shared_only=shared_only)
-        except StateError as exc:
-            raise IncompatibleCheckpointError(path, str(exc)) from None
 
     def _configure_multi_gpu(self) -> None:
         """rsl_rl's multi-GPU set-up, also for CPU ranks (gloo) and an existing group.
