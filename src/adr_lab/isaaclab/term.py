@@ -35,14 +35,23 @@ from typing import Any
 import attrs
 import torch
 from isaaclab.envs import ManagerBasedRLEnv, ManagerBasedRLEnvCfg
-from isaaclab.managers import CurriculumTermCfg, ManagerTermBase
+from isaaclab.managers import CurriculumTermCfg, EventTermCfg, ManagerTermBase
 
 from adr_domain import ADRConfig, ADREngine, Commit
+from adr_infra.distributed import launched_world_size
 from adr_lab.core import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
 from adr_lab.isaaclab.bindings import BoundEvent, EventBinding
 from adr_lab.objectives import Objective
 
-__all__ = ["AdrCurriculumTerm", "AdrSpec", "adr_term", "adr_value", "attach_adr", "find_adr_term"]
+__all__ = [
+    "AdrCurriculumTerm",
+    "AdrSpec",
+    "adr_step_sync",
+    "adr_term",
+    "adr_value",
+    "attach_adr",
+    "find_adr_term",
+]
 
 
 def _adr_config(value: ADRConfig | Mapping[str, Any]) -> ADRConfig:
@@ -124,6 +133,21 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
             self.core.note_step()
         self._counter_at_update = counter
 
+    def sync_step(self, env: ManagerBasedRLEnv) -> None:
+        """In a ``torchrun`` run, update with no results when this step reset no env here.
+
+        The engine update is a collective, and Isaac Lab calls the term only on
+        steps where some env of this rank resets; :func:`adr_step_sync` calls
+        this after every step's resets, so every rank updates once per step.
+        """
+        counter = int(env.common_step_counter)
+        if not self.core.distributed or self._counter_at_update == counter:
+            return
+        self._counter_at_update = counter
+        none = torch.zeros(0, dtype=torch.long, device=self.core.engine.device)
+        self.core.record(none, torch.zeros(0, device=self.core.engine.device))
+        publish_log(env.extras, self.core)
+
     def reset(self, env_ids: ManagerEnvIds = None) -> None:
         """Publish the ``adr/...`` keys into the reset's fresh ``extras["log"]``."""
         publish_log(self._env.extras, self.core)
@@ -157,21 +181,48 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         self.stage_state_dict(state, shared_only=shared_only)()
 
 
+def adr_step_sync(env: ManagerBasedRLEnv, env_ids: ManagerEnvIds, name: str) -> None:
+    """Interval event of a ``torchrun`` run, after every step's resets (see
+    :meth:`AdrCurriculumTerm.sync_step`)."""
+    term = find_adr_term(env, name)
+    if term is not None:
+        term.sync_step(env)
+
+
+def _add_term(group: Any, name: str, term: Any) -> Any:
+    """``group`` (a config object, a dict or None) with ``term`` as ``name``."""
+    if group is None:
+        group = {}
+    if isinstance(group, dict):
+        group[name] = term
+    else:
+        setattr(group, name, term)
+    return group
+
+
 def attach_adr(
     env_cfg: ManagerBasedRLEnvCfg, spec: AdrSpec, name: str = "adr"
 ) -> ManagerBasedRLEnvCfg:
     """Add the ADR curriculum term ``name`` to ``env_cfg`` (in place; keeps its other terms).
 
+    In a process ``torchrun`` launched with others, also the interval event
+    ``<name>_step_sync`` (every step, :func:`adr_step_sync`), so that the
+    ranks' engines update together: one curriculum for all ranks.
+
     Returns:
         ``env_cfg``.
     """
     term = CurriculumTermCfg(func=AdrCurriculumTerm, params={"spec": spec})
-    if env_cfg.curriculum is None:
-        env_cfg.curriculum = {}
-    if isinstance(env_cfg.curriculum, dict):
-        env_cfg.curriculum[name] = term
-    else:
-        setattr(env_cfg.curriculum, name, term)
+    env_cfg.curriculum = _add_term(env_cfg.curriculum, name, term)
+    if launched_world_size() > 1:
+        sync = EventTermCfg(
+            func=adr_step_sync,
+            mode="interval",
+            interval_range_s=(0.0, 0.0),  # due after every step
+            is_global_time=True,
+            params={"name": name},
+        )
+        env_cfg.events = _add_term(env_cfg.events, f"{name}_step_sync", sync)
     return env_cfg
 
 
