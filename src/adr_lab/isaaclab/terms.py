@@ -3,8 +3,8 @@
 Isaac Lab's ``randomize_rigid_body_com`` (a per-axis ``com_range`` dict it
 turns into floats), ``randomize_rigid_body_material`` (Newton: the friction
 range is converted once, when the term is built) and
-``randomize_physics_scene_gravity`` (a range it caches as one host tensor for
-all envs; add and scale accumulate over calls) cannot take one value per env.
+``randomize_physics_scene_gravity`` (one range for all envs, which it caches
+as a tensor; add and scale accumulate over calls) cannot take one value per env.
 The terms here can: each is an ordinary class-based event term whose range
 argument is ``(low, high)``, floats or ``(K, 1)`` tensors for the ``K`` envs
 being reset, drawn from uniformly per env (so an
