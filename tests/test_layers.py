@@ -37,6 +37,8 @@ ALLOWED = {
         "rsl_rl",
         "isaaclab",
         "isaaclab_tasks",
+        "isaaclab_newton",
+        "newton",
         "gymnasium",
     },
     "adr_app": None,  # the outermost layer may import anything

@@ -35,6 +35,7 @@ from isaaclab_env import (
     readbacks,
     with_adr,
 )
+from newton_model import mjw_field
 
 NUM_ENVS = 16
 ADR = {
@@ -227,17 +228,8 @@ def test_an_objective_of_the_wrong_shape_or_non_finite_stops_the_build(
 
 def test_values_reach_the_mujoco_warp_model_of_every_world_at_the_next_step(env: Any) -> None:
     """After a step, MuJoCo Warp's per-world body mass of the pole is the engine's value."""
-    import mujoco
-    import warp as wp
-
     play(env, 1)
-    solver = env.sim.physics_manager._solver
-    names = [
-        mujoco.mj_id2name(solver.mj_model, mujoco.mjtObj.mjOBJ_BODY, i)
-        for i in range(solver.mj_model.nbody)
-    ]
-    pole = next(i for i, n in enumerate(names) if n and n.endswith("pole"))
-    masses = wp.to_torch(solver.mjw_model.body_mass)[:, pole]
+    masses = mjw_field(env, "body_mass", "pole")
     torch.testing.assert_close(masses, adr_term(env).engine.get("pole_mass"))
 
 

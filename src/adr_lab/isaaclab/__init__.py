@@ -15,7 +15,10 @@
 
 * :mod:`adr_lab.isaaclab.term` — :class:`AdrCurriculumTerm`, :func:`adr_value`.
 * :mod:`adr_lab.isaaclab.bindings` — :class:`EventBinding`: engine values
-  through Isaac Lab's own event terms.
+  through Isaac Lab's own event terms (mass, inertia, joint parameters,
+  actuator gains, any term whose range reaches ``sample_uniform``).
+* :mod:`adr_lab.isaaclab.terms` — per-env COM, shape friction and gravity on
+  Newton, for the Isaac Lab terms that cannot take one value per env.
 * :mod:`adr_lab.isaaclab.tasks` — ``Isaac-Cartpole-Adr``, registered through
   Isaac Lab's ``isaaclab.tasks`` entry point.
 * :mod:`adr_lab.isaaclab.rsl_rl` — ``AdrPPO``: rsl_rl's PPO that carries the

@@ -17,10 +17,12 @@ Before the term is built, a binding to a term of
 :data:`adr_lab.isaaclab.domains.TERM_FIELDS` is checked against the valid
 domain of the fields it writes (:mod:`adr_lab.validity`); other terms are not.
 
-Terms that fix their range when built and ignore the call's range (Newton's
-``randomize_rigid_body_material`` and ``randomize_physics_scene_gravity``
-convert it once to a host tensor) cannot take per-env values this way; bind a
-term that reads the call's argument instead.
+Isaac Lab's terms that cannot take one value per env this way
+(``randomize_rigid_body_com``, whose range is a dict of floats; Newton's
+``randomize_rigid_body_material``, which converts its range once when built;
+``randomize_physics_scene_gravity``, which caches one range for all envs) are
+refused, naming the term of :mod:`adr_lab.isaaclab.terms` to bind instead
+(:data:`~adr_lab.isaaclab.terms.FIXED_RANGE_TERMS`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from isaaclab.utils.string import string_to_callable
 
 from adr_domain import ADREngine
 from adr_lab.isaaclab.domains import check_valid
+from adr_lab.isaaclab.terms import FIXED_RANGE_TERMS
 
 __all__ = ["BoundEvent", "EventBinding"]
 
@@ -75,8 +78,10 @@ class BoundEvent:
 
     Raises:
         ValueError: naming the parameter, when it is unknown or not a tensor
-            parameter, the term lacks ``range_arg`` or a required argument,
-            the term refuses its asset, bodies or joints, or the parameter's
+            parameter, the term cannot write one value per env (naming the
+            term to bind instead), the term lacks ``range_arg`` or a required
+            argument, the term refuses its asset, bodies or joints (or, for
+            :mod:`adr_lab.isaaclab.terms`, its axes or operation), or the parameter's
             init range or limits could put a written element outside its
             field's valid domain (:mod:`adr_lab.isaaclab.domains`: naming
             the field, element and bound).
@@ -162,6 +167,13 @@ def _callable(binding: EventBinding, func: object) -> Callable[..., Any]:
         func = string_to_callable(func)
     if not callable(func):
         raise _fail(binding, f"the event term's func {func!r} is not callable")
+    replacement = FIXED_RANGE_TERMS.get(func)
+    if replacement is not None:
+        raise _fail(
+            binding,
+            f"the event term {_name(func)} cannot write one value per env (it fixes or "
+            f"shares its range); bind {replacement} instead",
+        )
     return func
 
 

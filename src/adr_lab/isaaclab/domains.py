@@ -8,8 +8,12 @@ asset's data, as the term itself reads them). :func:`check_valid` refuses,
 while the env is built, a binding whose parameter could put an element
 outside its domain.
 
-A term or range argument the table does not know (a user term, a subclass,
-``randomize_rigid_body_scale``, tendon parameters, ...) is not checked.
+The table covers Isaac Lab's mass, inertia, joint-parameter and actuator-gain
+terms and the per-env terms of :mod:`adr_lab.isaaclab.terms` (COM, shape
+friction, gravity). A term or range argument it does not know (a user term, a
+subclass, ``randomize_rigid_body_scale``, tendon parameters, ...) is not checked.
+A mass term with ``recompute_inertia`` (its default) scales the body's inertia
+by the new mass over the default, which a valid mass keeps valid.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from isaaclab.envs import mdp
 from isaaclab.managers import SceneEntityCfg
 
 from adr_domain import ADRParamConfig
+from adr_lab.isaaclab import terms
 from adr_lab.validity import ANY, NON_NEGATIVE, POSITIVE, ValidDomain, find_violation, param_bounds
 
 __all__ = ["TERM_FIELDS", "TermField", "check_valid"]
@@ -38,14 +43,16 @@ class TermField:
     Attributes:
         field: its name in errors (the asset data's attribute, e.g. ``"body_mass"``).
         domain: the values its elements may hold.
-        kind: ``"body"`` or ``"joint"``: what its elements are.
+        kind: ``"body"``, ``"joint"`` or ``"world"`` (one per env): what its elements are.
         read: reads the defaults the term applies its operation to (None: any value is valid).
+        axis: what the last axis of a 3-D default indexes, in errors (``"axis"``, ``"shape"``).
     """
 
     field: str
     domain: ValidDomain
     kind: str
     read: Reader | None = None
+    axis: str = "axis"
 
 
 def _data(name: str) -> Reader:
@@ -87,9 +94,23 @@ def _gains(gain: str) -> Reader:
 
 _KP_KD = {"stiffness": "kp", "damping": "kd"}
 
+
+def _shape_friction(asset: Any) -> torch.Tensor:
+    """``(N, bodies, most shapes of a body)`` each body's shape friction (NaN: no such shape)."""
+    mu = terms.shape_friction(asset)
+    shapes = terms.body_shapes(asset)
+    most = max(1, *map(len, shapes))
+    values = torch.full((mu.shape[0], len(shapes), most), float("nan"), dtype=mu.dtype)
+    for body, ids in enumerate(shapes):
+        values[:, body, : len(ids)] = mu[:, ids].to(values)
+    return values
+
+
 _MASS = TermField("body_mass", POSITIVE, "body", _data("body_mass"))
 _INERTIA = TermField("body_inertia", POSITIVE, "body", _inertia_diagonal)
-_COM = TermField("body_com_pose_b", ANY, "body")
+_COM = TermField("body_com_pos_b", ANY, "body")
+_SHAPE_FRICTION = TermField("shape_material_mu", NON_NEGATIVE, "body", _shape_friction, "shape")
+_GRAVITY = TermField("gravity", ANY, "world")
 _FRICTION = (
     TermField("joint_friction_coeff", NON_NEGATIVE, "joint", _data("joint_friction_coeff")),
     TermField(
@@ -105,7 +126,9 @@ _POS_LIMITS = TermField("joint_pos_limits", ANY, "joint")
 TERM_FIELDS: Mapping[tuple[object, str], tuple[TermField, ...]] = {
     (mdp.randomize_rigid_body_mass, "mass_distribution_params"): (_MASS,),
     (mdp.randomize_rigid_body_inertia, "inertia_distribution_params"): (_INERTIA,),
-    (mdp.randomize_rigid_body_com, "com_range"): (_COM,),
+    (terms.randomize_com, "com_distribution_params"): (_COM,),
+    (terms.randomize_friction, "friction_distribution_params"): (_SHAPE_FRICTION,),
+    (terms.randomize_gravity, "gravity_distribution_params"): (_GRAVITY,),
     (mdp.randomize_joint_parameters, "friction_distribution_params"): _FRICTION,
     (mdp.randomize_joint_parameters, "armature_distribution_params"): (_ARMATURE,),
     (mdp.randomize_joint_parameters, "lower_limit_distribution_params"): (_POS_LIMITS,),
@@ -127,9 +150,9 @@ def _cell_defaults(values: torch.Tensor, ids: list[int]) -> torch.Tensor:
     return torch.stack([cells.amin(0), cells.amax(0)], dim=1)
 
 
-def _label(kind: str, asset: str, name: str, axis: int | None) -> str:
-    label = f"{kind} {name!r} of {asset!r}"
-    return label if axis is None else f"{label} (axis {axis})"
+def _label(field: TermField, asset: str, name: str, axis: int | None) -> str:
+    label = f"{field.kind} {name!r} of {asset!r}"
+    return label if axis is None else f"{label} ({field.axis} {axis})"
 
 
 def _check_field(
@@ -158,7 +181,7 @@ def _check_field(
         return None
     element, axis = divmod(cells[violation.element // 2], axes)
     names = getattr(asset, f"{field.kind}_names")
-    label = _label(field.kind, entity.name, names[ids[element]], axis if axes > 1 else None)
+    label = _label(field, entity.name, names[ids[element]], axis if axes > 1 else None)
     return violation.describe(field.field, label, operation)
 
 
