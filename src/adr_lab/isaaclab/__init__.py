@@ -34,6 +34,7 @@ from adr_lab.isaaclab.term import (
     adr_value,
     attach_adr,
     find_adr_term,
+    freeze_adr,
 )
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "adr_value",
     "attach_adr",
     "find_adr_term",
+    "freeze_adr",
 ]

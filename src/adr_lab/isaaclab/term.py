@@ -51,6 +51,7 @@ __all__ = [
     "adr_value",
     "attach_adr",
     "find_adr_term",
+    "freeze_adr",
 ]
 
 
@@ -81,6 +82,12 @@ class AdrSpec:
     objective: Objective
     bindings: tuple[EventBinding, ...] = attrs.field(default=(), converter=_bindings)
     seed: int | None = None
+
+    def frozen(self) -> AdrSpec:
+        """This spec with the ranges frozen (``update_adr_ranges: false``): every env
+        that finishes an episode draws from the current (e.g. loaded) ranges."""
+        adr = self.adr.model_copy(update={"update_adr_ranges": False})
+        return attrs.evolve(self, adr=adr)
 
 
 class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
@@ -223,6 +230,17 @@ def attach_adr(
             params={"name": name},
         )
         env_cfg.events = _add_term(env_cfg.events, f"{name}_step_sync", sync)
+    return env_cfg
+
+
+def freeze_adr(env_cfg: ManagerBasedRLEnvCfg) -> ManagerBasedRLEnvCfg:
+    """Freeze the ranges of every ADR curriculum term of ``env_cfg`` (in place), for play:
+    a policy then plays at the ranges of the checkpoint it loaded. Returns ``env_cfg``."""
+    terms = env_cfg.curriculum
+    for term in terms.values() if isinstance(terms, dict) else vars(terms or {}).values():
+        params = getattr(term, "params", None)
+        if isinstance(params, dict) and isinstance(params.get("spec"), AdrSpec):
+            params["spec"] = params["spec"].frozen()
     return env_cfg
 
 

@@ -21,7 +21,7 @@ from isaaclab_tasks.core.cartpole.cartpole_manager_env_cfg import CartpoleEnvCfg
 
 from adr_lab.isaaclab.bindings import EventBinding
 from adr_lab.isaaclab.rsl_rl import ADR_PPO
-from adr_lab.isaaclab.term import AdrSpec, attach_adr, find_adr_term
+from adr_lab.isaaclab.term import AdrSpec, attach_adr, find_adr_term, freeze_adr
 from adr_lab.objectives import Survived
 
 __all__ = ["BINDINGS", "CARTPOLE_ADR", "TASK_ID", "CartpoleAdrEnvCfg", "CartpoleAdrPPORunnerCfg"]
@@ -101,6 +101,12 @@ class CartpoleAdrEnvCfg(CartpoleEnvCfg):  # type: ignore[misc]
         super().__post_init__()
         self.observations.policy.joint_vel_rel = ObservationTermCfg(func=noisy_joint_vel_rel)
         attach_adr(self, AdrSpec(adr=CARTPOLE_ADR, objective=Survived(), bindings=BINDINGS))
+
+    def play_mode(self) -> None:
+        """Isaac Lab's play settings, and the ADR ranges frozen: ``isaaclab play`` runs the
+        policy at the ranges of the checkpoint it loads."""
+        super().play_mode()
+        freeze_adr(self)
 
 
 @configclass
