@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,14 @@ def test_playing_best_decodes_the_robust_file_once(run: Path) -> None:
     assert robust.is_file()
     decoded = decoded_by(run, "checkpoint=best", "test=True", "test_games=4")
     assert decoded == [robust.name]
+
+
+def test_a_path_outside_its_run_directory_is_decoded_once(run: Path, tmp_path: Path) -> None:
+    """checkpoint=<file> with no run.yaml beside it: its recorded settings and its restore
+    come from one decode."""
+    latest = RunLayout("once", run / "runs").latest()
+    assert latest is not None
+    moved = tmp_path / "moved.pth"
+    shutil.copyfile(latest, moved)
+    decoded = decoded_by(run, f"checkpoint={moved}", "max_iterations=3")
+    assert decoded == [moved.name]

@@ -224,7 +224,7 @@ def _plan_from(cfg: Any) -> tuple[TrainPlan, Inherited | None]:
         raise UsageError("the config is not a mapping")
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     config, inherited = continue_run({str(k): v for k, v in resolved.items()}, overrides, sys.argv)
-    return make_plan(config), inherited
+    return make_plan(config, inherited.content if inherited else None), inherited
 
 
 def _start_run(plan: TrainPlan, inherited: Inherited | None) -> bool:

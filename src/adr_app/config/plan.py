@@ -22,7 +22,7 @@ from adr_app.config.settings import AppSettings, SettingsError, plain_int
 from adr_app.config.sizes import check_device, check_sizes
 from adr_app.errors import UsageError
 from adr_app.isaacgym.launch import EMBEDDED_TASKS, check_isaacgym_task
-from adr_infra import SELECTORS, CheckpointError, ChosenCheckpoint, RunLayout
+from adr_infra import SELECTORS, Checkpoint, CheckpointError, ChosenCheckpoint, RunLayout
 
 __all__ = ["ENV_NAME", "TrainPlan", "make_plan", "rl_games_params"]
 
@@ -61,8 +61,11 @@ class TrainPlan:
         return self.settings.num_envs or default
 
 
-def make_plan(cfg: Mapping[str, Any]) -> TrainPlan:
+def make_plan(cfg: Mapping[str, Any], known: Checkpoint | None = None) -> TrainPlan:
     """Validate a resolved config and derive the run plan.
+
+    ``known``: the checkpoint file ``cfg["checkpoint"]`` names, when it was decoded
+    already (for the settings it records): not decoded again.
 
     A task that is not embedded is an Isaac Gym task: its class is imported
     here. Isaac Gym must be imported before torch, so when it is installed but
@@ -97,7 +100,7 @@ def make_plan(cfg: Mapping[str, Any]) -> TrainPlan:
     except ValueError as exc:
         raise UsageError(f"experiment={settings.experiment_name}: {exc}") from None
     rl_params = rl_games_params(settings, train_cfg["params"])
-    checkpoint = _checkpoint(settings, layout)
+    checkpoint = _checkpoint(settings, layout, known)
     plan = TrainPlan(settings, task_cfg, rl_params, layout, checkpoint, recordable(cfg))
     if not settings.test:
         _check_batch(rl_params["config"], plan.num_envs)
@@ -132,8 +135,11 @@ def _check_eval_task(settings: AppSettings) -> None:
         )
 
 
-def _checkpoint(settings: AppSettings, layout: RunLayout) -> ChosenCheckpoint | None:
-    """The checkpoint to resume: a selector found now, a path checked now, auto later."""
+def _checkpoint(
+    settings: AppSettings, layout: RunLayout, known: Checkpoint | None
+) -> ChosenCheckpoint | None:
+    """The checkpoint to resume: a selector found now, a path checked now (``known``: its
+    content, decoded already), auto later."""
     which = settings.checkpoint
     if which in ("", "auto"):
         return None
@@ -143,6 +149,8 @@ def _checkpoint(settings: AppSettings, layout: RunLayout) -> ChosenCheckpoint | 
         raise UsageError(f"checkpoint={which}: {exc}") from None
     if which in SELECTORS:
         return chosen
+    if known is not None:
+        chosen = ChosenCheckpoint(chosen.path, known)
     return _read_rl_games_file(which, chosen)
 
 

@@ -19,13 +19,16 @@ import copy
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import yaml
 
 from adr_app.config.settings import plain_int
 from adr_app.errors import UsageError
+
+if TYPE_CHECKING:  # adr_infra imports torch, which adr-train loads only when needed
+    from adr_infra import Checkpoint
 
 __all__ = [
     "PER_COMMAND",
@@ -173,12 +176,15 @@ class Inherited:
         source: where the settings came from.
         changes: ``key old -> new`` for each key the command line changed.
         recorded_num_envs: the run's envs per process.
+        content: the checkpoint file the settings came from, decoded (for the
+            plan, so the file is decoded once); None when they came from a run file.
     """
 
     config: dict[str, Any]
     source: Path
     changes: tuple[str, ...]
     recorded_num_envs: int | None
+    content: Checkpoint | None = None
 
     @property
     def shape_changed(self) -> bool:
@@ -197,6 +203,7 @@ def inherit(
     overrides: Sequence[str],
     recorded: Mapping[str, Any],
     source: Path,
+    content: Checkpoint | None = None,
 ) -> Inherited:
     """The recorded settings with the keys given on the command line taken from ``current``.
 
@@ -205,6 +212,7 @@ def inherit(
         overrides: the command line's overrides (``key=value``, Hydra's grammar).
         recorded: the run's recorded settings.
         source: where they came from (for messages).
+        content: the decoded checkpoint file they came from, if they did.
 
     Raises:
         UsageError: the command line names another task than the run's.
@@ -227,25 +235,29 @@ def inherit(
         _set(merged, key, new)
         if old != new:
             changes.append(f"{key} {_show(old)} -> {_show(new)}")
-    return Inherited(merged, source, tuple(dict.fromkeys(changes)), effective_num_envs(recorded))
+    recorded_envs = effective_num_envs(recorded)
+    return Inherited(merged, source, tuple(dict.fromkeys(changes)), recorded_envs, content)
 
 
-def _checkpoint_settings(path: Path) -> dict[str, Any] | None:
-    """The settings inside a checkpoint file (None: it has none, or is unreadable)."""
+def _checkpoint_settings(path: Path) -> tuple[dict[str, Any], Path, Checkpoint] | None:
+    """The settings inside a checkpoint file, the file and its content (None: it has no
+    settings, or is unreadable)."""
     from adr_infra import CheckpointError, load_checkpoint
 
     try:
-        weights = load_checkpoint(path).to_rl_games()
+        content = load_checkpoint(path)
     except CheckpointError:
         return None  # the plan names what is wrong with the file
-    record = weights.get(RUN_RECORD_KEY)
-    return settings_from_json(record.get(SETTINGS_KEY)) if isinstance(record, Mapping) else None
+    record = content.policy.get(RUN_RECORD_KEY)
+    settings = settings_from_json(record.get(SETTINGS_KEY)) if isinstance(record, Mapping) else None
+    return None if settings is None else (settings, path, content)
 
 
 def find_recorded(
     which: str, experiment_dir: Path, has_checkpoints: bool
-) -> tuple[dict[str, Any], Path] | None:
-    """The recorded settings of the run ``checkpoint=<which>`` continues, and their source.
+) -> tuple[dict[str, Any], Path, Checkpoint | None] | None:
+    """The recorded settings of the run ``checkpoint=<which>`` continues, their source, and
+    the decoded checkpoint file when they came from one.
 
     Args:
         which: the ``checkpoint`` value (``""``: a fresh run, None returned).
@@ -259,10 +271,9 @@ def find_recorded(
         return None
     if which in ("auto", "latest", "best", "reward_best"):
         run_file = experiment_dir / RUN_FILE
-        return (read_run_file(run_file), run_file) if run_file.is_file() else None
+        return (read_run_file(run_file), run_file, None) if run_file.is_file() else None
     path = Path(which)
     run_file = path.parent.parent / RUN_FILE
     if path.parent.name == "nn" and run_file.is_file():
-        return read_run_file(run_file), run_file
-    settings = _checkpoint_settings(path) if path.is_file() else None
-    return None if settings is None else (settings, path)
+        return read_run_file(run_file), run_file, None
+    return _checkpoint_settings(path) if path.is_file() else None
