@@ -273,7 +273,15 @@ def start_core(
 
 
 def resolve_env_ids(env_ids: ManagerEnvIds, num_envs: int, device: torch.device) -> torch.Tensor:
-    """``(K,)`` int64 ids on ``device`` for any form a manager passes."""
+    """``(K,)`` int64 ids on ``device`` for any form a manager passes.
+
+    A ``(K,)`` int64 tensor on ``device`` (what mjlab passes at every reset) is
+    returned as it is: no operation at all on the per-reset path.
+    """
+    if isinstance(env_ids, torch.Tensor):
+        if env_ids.dtype == torch.long and env_ids.device == device and env_ids.dim() == 1:
+            return env_ids
+        return env_ids.to(device=device, dtype=torch.long).reshape(-1)
     every = torch.arange(num_envs, device=device)
     if env_ids is None:
         return every

@@ -55,3 +55,11 @@ def test_finished_envs_are_the_reset_envs_that_played_a_step() -> None:
     assert finished(None) == [1, 3, 4]
     assert finished(slice(0, 2)) == [1]
     assert finished([2, 4]) == [4]
+    assert finished(torch.tensor([4, 0, 1], dtype=torch.int32)) == [4, 1]
+    assert finished(torch.tensor([[3], [2]])) == [3]
+
+
+def test_int64_env_ids_on_the_device_pass_through_unchanged() -> None:
+    """The ids mjlab passes at every reset are used as they are (no copy, no op)."""
+    ids = torch.tensor([2, 0, 4])
+    assert resolve_env_ids(ids, 5, torch.device("cpu")) is ids

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from mjlab.envs import ManagerBasedRlEnv
@@ -28,7 +28,7 @@ from adr_lab.validity import ANY, find_violation, param_bounds
 if TYPE_CHECKING:
     from adr_lab.mjlab.fields import FieldBinding
 
-__all__ = ["binding_error", "check_cells", "exact_values", "probe_cells"]
+__all__ = ["binding_error", "check_cells", "dr_call_args", "exact_values", "probe_cells"]
 
 
 def binding_error(binding: FieldBinding, problem: str) -> ValueError:
@@ -48,6 +48,15 @@ def exact_values(values: torch.Tensor) -> dr.Distribution:
     return dr.Distribution(name="adr-engine-values", sample=sample)
 
 
+def dr_call_args(binding: FieldBinding, asset_cfg: SceneEntityCfg) -> dict[str, Any]:
+    """The keyword arguments of the binding's ``dr`` call but ``ranges`` and ``distribution``."""
+    return {
+        "asset_cfg": asset_cfg,
+        "operation": binding.operation,
+        "axes": None if binding.axes is None else list(binding.axes),
+    }
+
+
 def probe_cells(
     env: ManagerBasedRlEnv, binding: FieldBinding, asset_cfg: SceneEntityCfg
 ) -> torch.Tensor:
@@ -64,10 +73,8 @@ def probe_cells(
             env,
             torch.zeros(1, dtype=torch.long, device=env.device),
             ranges=(0.0, 0.0),
-            asset_cfg=asset_cfg,
             distribution=exact_values(torch.full((1,), math.nan)),
-            operation=binding.operation,
-            axes=None if binding.axes is None else list(binding.axes),
+            **dr_call_args(binding, asset_cfg),
         )
         written = torch.isnan(getattr(model, binding.field)[0])
         return (written & ~torch.isnan(saved[binding.field])).cpu()
@@ -135,13 +142,16 @@ def check_cells(
     env: ManagerBasedRlEnv,
     params: Mapping[str, ADRParamConfig],
     bindings: Sequence[tuple[FieldBinding, SceneEntityCfg]],
-) -> None:
+) -> list[torch.Tensor]:
     """Probe every binding's cells; refuse invalid ranges and overlapping bindings.
 
     Args:
         env: the env (bound fields expanded per world).
         params: the ADR parameters by name (every binding's parameter among them).
         bindings: each binding with its resolved entity selection.
+
+    Returns:
+        Each binding's cells (see :func:`probe_cells`), in order.
 
     Raises:
         ValueError: see :func:`check_valid` and :func:`check_no_overlap`.
@@ -150,3 +160,4 @@ def check_cells(
     for binding, mask in bound:
         check_valid(env, binding, mask, params[binding.param])
     check_no_overlap(env, bound)
+    return [mask for _, mask in bound]

@@ -9,8 +9,11 @@ bound); :class:`FieldWriter` writes those values with the mjlab ``dr``
 function of that field, in one call per binding: the call gets a
 ``Distribution`` whose "sample" is the engine's per-env values, so mjlab's
 code resolves the entities, reads the defaults, applies the operation and
-writes only the targeted axes. Values read back from ``env.sim.model`` are the
-engine's, to float32 precision.
+writes only the targeted axes. Where a binding's ``dr`` function is a plain
+write of its cells (checked bit for bit when the writer is built),
+:class:`~adr_lab.mjlab.direct.DirectWrite` repeats that write at every reset
+in a few torch operations instead of the function's many. Values read back
+from ``env.sim.model`` are the engine's, to float32 precision.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from mjlab.managers.scene_entity_config import SceneEntityCfg
 
 from adr_domain import ADREngine, Commit, StateReader
 from adr_lab.mjlab.cells import binding_error as _fail
-from adr_lab.mjlab.cells import check_cells, exact_values
+from adr_lab.mjlab.cells import check_cells, dr_call_args, exact_values
+from adr_lab.mjlab.direct import DirectWrite, writes_like
 from adr_lab.validity import OPERATIONS
 
 __all__ = ["DR_FUNCTIONS", "FieldBinding", "FieldWriter", "actuator_gear"]
@@ -156,6 +160,16 @@ class _Resolved:
     asset_cfg: SceneEntityCfg
 
 
+@attrs.frozen
+class _Write:
+    """How one binding's values reach the model: its ``dr`` call, or a direct write like it."""
+
+    param: str
+    func: DrFunction
+    call: Mapping[str, Any]
+    direct: DirectWrite | None
+
+
 class FieldWriter:
     """Writes the engine's per-env values into the bound model fields.
 
@@ -179,8 +193,9 @@ class FieldWriter:
     ) -> None:
         self._env = env
         self._engine = engine
-        self._resolved = [_resolve(env, engine, b) for b in bindings]
-        check_cells(env, engine.cfg.params, [(r.binding, r.asset_cfg) for r in self._resolved])
+        resolved = [_resolve(env, engine, b) for b in bindings]
+        cells = check_cells(env, engine.cfg.params, [(r.binding, r.asset_cfg) for r in resolved])
+        self._writes = [_write(env, r, mask) for r, mask in zip(resolved, cells, strict=True)]
         self.fields, self.recompute_level = declared_fields(bindings)
         self._targets = tuple(dict.fromkeys(b.field for b in bindings))
 
@@ -190,20 +205,22 @@ class FieldWriter:
         Derived constants are left to the caller (the event manager
         recomputes after reset events; :meth:`write_and_recompute` does it).
         """
-        for item in self._resolved:
-            b = item.binding
+        for item in self._writes:
             # No host read: the ids come from the manager, and the values from the
             # distribution (dr's range only becomes the bounds its sample ignores).
-            values = self._engine.get(b.param).index_select(0, env_ids)
-            b.func(
-                self._env,
-                env_ids,
-                ranges=UNUSED_RANGE,
-                asset_cfg=item.asset_cfg,
-                distribution=exact_values(values),
-                operation=b.operation,
-                axes=None if b.axes is None else list(b.axes),
+            values = self._engine.get(item.param).index_select(0, env_ids)
+            if item.direct is not None:
+                item.direct.write(env_ids, values)
+                continue
+            distribution = exact_values(values)
+            item.func(
+                self._env, env_ids, ranges=UNUSED_RANGE, distribution=distribution, **item.call
             )
+
+    @property
+    def direct_params(self) -> tuple[str, ...]:
+        """The parameters written by a :class:`~adr_lab.mjlab.direct.DirectWrite`."""
+        return tuple(w.param for w in self._writes if w.direct is not None)
 
     def write_and_recompute(self, env_ids: torch.Tensor) -> None:
         """:meth:`write`, then the derived constants the written fields need."""
@@ -248,6 +265,17 @@ def _resolve(env: ManagerBasedRlEnv, engine: ADREngine, binding: FieldBinding) -
     asset_cfg = _resolve_selection(env, binding)
     _check_axes(env, binding)
     return _Resolved(binding, asset_cfg)
+
+
+def _write(env: ManagerBasedRlEnv, resolved: _Resolved, cells: torch.Tensor) -> _Write:
+    """The binding's write: direct where that writes exactly what its ``dr`` function does."""
+    b = resolved.binding
+    call = dr_call_args(b, resolved.asset_cfg)
+    direct = DirectWrite(env, b.field, cells, b.operation)
+    declared = dict.fromkeys((b.field, *getattr(b.func, "model_fields", ())))
+    touched = tuple(f for f in declared if f in env.sim.expanded_fields)
+    plain = writes_like(env, direct, b.func, call, touched)
+    return _Write(b.param, b.func, call, direct if plain else None)
 
 
 def _check_param(engine: ADREngine, binding: FieldBinding) -> None:
