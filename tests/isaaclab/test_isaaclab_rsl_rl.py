@@ -30,7 +30,8 @@ from adr_domain import ENGINE_STATE_KEY, WorkerType
 from adr_infra import ENV_STATE_KEY, CorruptCheckpointError, IncompatibleCheckpointError
 from adr_infra.tree import tree_digest
 from adr_lab.isaaclab import adr_term
-from adr_lab.isaaclab.rsl_rl import ADR_CHECKSUM_KEY, ADR_PPO, AdrPPO, only_adr_term
+from adr_lab.isaaclab.env_state import ADR_CHECKSUM_KEY, only_adr_term
+from adr_lab.isaaclab.rsl_rl import ADR_PPO, AdrPPO
 from adr_lab.isaaclab.tasks.cartpole import TASK_ID
 from app_helpers import trees_equal
 from isaaclab_env import play
@@ -169,11 +170,11 @@ def test_adr_ppo_needs_exactly_one_adr_term(runner: OnPolicyRunner) -> None:
     term = adr_term(runner.env.unwrapped)
     bare = SimpleNamespace()
     with pytest.raises(ValueError, match=r"exactly one ADR curriculum term.*has 0 \(none\)"):
-        only_adr_term(bare)  # type: ignore[arg-type]
+        only_adr_term(bare, "AdrPPO", "PPO")  # type: ignore[arg-type]
     cfgs = [SimpleNamespace(func=term), SimpleNamespace(func=term)]
     manager = SimpleNamespace(active_terms=["adr", "adr2"], _term_cfgs=cfgs)
     with pytest.raises(ValueError, match=r"has 2 \('adr', 'adr2'\).*one AdrSpec"):
-        only_adr_term(SimpleNamespace(curriculum_manager=manager))  # type: ignore[arg-type]
+        only_adr_term(SimpleNamespace(curriculum_manager=manager), "AdrPPO", "PPO")  # type: ignore[arg-type]
 
 
 def _with_fewer_envs(env_state: dict[str, Any], count: int) -> dict[str, Any]:
@@ -195,7 +196,7 @@ def test_another_number_of_envs_restores_the_shared_curriculum_with_a_warning(
     saved[ADR_CHECKSUM_KEY] = tree_digest(saved[ENV_STATE_KEY])
     torch.save(saved, tmp_path / "fewer.pt")
     play(env.unwrapped, 5)
-    with caplog.at_level("WARNING", logger="adr_lab.isaaclab.rsl_rl"):
+    with caplog.at_level("WARNING", logger="adr_lab.isaaclab.env_state"):
         runner.load(str(tmp_path / "fewer.pt"))
     assert f"saved with {NUM_ENVS // 2} envs, this env has {NUM_ENVS}" in caplog.text
     state, shared = (
