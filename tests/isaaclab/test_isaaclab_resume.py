@@ -16,7 +16,7 @@ is off: it draws the episode lengths from torch's global generator at every
 from __future__ import annotations
 
 import subprocess
-import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ import torch
 
 from adr_domain import ENGINE_STATE_KEY
 from adr_infra import ENV_STATE_KEY
-from adr_lab.isaaclab.rsl_rl import ADR_CHECKSUM_KEY, STEP_COUNTER_KEY
+from adr_lab.isaaclab.env_state import ADR_CHECKSUM_KEY, STEP_COUNTER_KEY
 from app_helpers import trees_equal
-from isaaclab_cli import RUNS, train_command, train_env
+from isaaclab_cli import RUNS, run_resume_legs, start_train, train_command
 
 STEPS_PER_ITERATION = 8
 SETTINGS = (
@@ -42,15 +42,11 @@ SETTINGS = (
 def _start(cwd: Path, run_name: str, iterations: int, *extra: str) -> subprocess.Popen[bytes]:
     """``isaaclab train`` in ``cwd``, started, its output into ``<run_name>.log``."""
     command = train_command(16, iterations, *SETTINGS, "--run_name", run_name, *extra)
-    with (cwd / f"{run_name}.log").open("wb") as log:
-        return subprocess.Popen(command, cwd=cwd, env=train_env(), stdout=log, stderr=log)
+    return start_train(cwd, run_name, command)
 
 
-def _finish(cwd: Path, run_name: str, process: subprocess.Popen[bytes]) -> Path:
-    """The run directory of ``process`` once it succeeded."""
-    process.wait(timeout=300)
-    output = (cwd / f"{run_name}.log").read_text(errors="replace")
-    assert process.returncode == 0, output[-3000:]
+def _run(cwd: Path, run_name: str) -> Path:
+    """The run directory of ``run_name``."""
     (run,) = (cwd / RUNS).glob(f"*_{run_name}")
     return run
 
@@ -64,18 +60,8 @@ def _saved(run: Path, iteration: int) -> dict[str, Any]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """N = 2 iterations, 1 more resumed from its last checkpoint, and 3 straight."""
     cwd = tmp_path_factory.mktemp("isaaclab-resume")
-    start = time.perf_counter()
-    straight_run = _start(cwd, "straight", 3)  # beside the other two
-    try:
-        first = _finish(cwd, "first", _start(cwd, "first", 2))
-        resumed_run = _start(cwd, "resumed", 1, "--checkpoint", str(first / "model_1.pt"))
-        resumed = _finish(cwd, "resumed", resumed_run)
-        straight = _finish(cwd, "straight", straight_run)
-    finally:
-        if straight_run.poll() is None:
-            straight_run.kill()
-            straight_run.wait()
-    print(f"3 isaaclab train runs: {time.perf_counter() - start:.1f} s")
+    run_resume_legs(cwd, partial(_start, cwd), (2, 1, 3), lambda: _run(cwd, "first") / "model_1.pt")
+    first, resumed, straight = (_run(cwd, name) for name in ("first", "resumed", "straight"))
     # rsl_rl resumes at the saved iteration's number: the resumed run's one
     # iteration is numbered 1 again, and its final checkpoint is model_1.pt.
     return {
