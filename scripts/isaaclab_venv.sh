@@ -24,6 +24,10 @@ if ! "$VENV/bin/python" -c "import isaaclab, newton, rsl_rl" 2>/dev/null; then
         'mujoco~=3.12.0' usd-exchange==3.0.1 newton-usd-schemas gymnasium hydra-core \
         lazy_loader prettytable rich tqdm rsl-rl-lib==5.5.1
 fi
+# rl_games for `isaaclab train --rl_library rl_games`: Isaac Lab 3.0 names a Git
+# branch of its own fork (not on PyPI); rl-games 1.6.5 from PyPI runs its
+# rl_games back end. Isaac Lab's rl_games wrapper imports gym's spaces.
+"${PIP[@]}" torch==2.13.0 rl-games==1.6.5 gym==0.26.2
 # Our package (its entry point registers Isaac-Cartpole-Adr) and the test tools.
 "${PIP[@]}" torch==2.13.0 attrs pydantic PyYAML numpy pytest hypothesis
 "${PIP[@]}" --no-deps -e .

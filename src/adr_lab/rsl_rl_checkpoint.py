@@ -10,9 +10,10 @@ writes it atomically (:func:`adr_infra.save_checkpoint`), so a stop or crash
 never leaves a torn ``model_<it>.pt``, and ``adr-ckpt inspect`` reads it.
 
 Loading is two-phase: :func:`read_runner_checkpoint` verifies the file and
-:func:`stage_runner_adr` checks its ADR state against the env's ADR term
+:func:`stage_adr_state` checks its ADR state against the env's ADR term
 before anything changes; the runner then loads the policy as rsl_rl does and
-commits the ADR state.
+commits the ADR state. (:func:`stage_adr_state` also serves trainers that
+keep the env state inside their own files: Isaac Lab's rl_games.)
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from adr_infra import (
 from adr_infra.stores import resolve_location
 
 __all__ = [
+    "NO_COMMIT",
     "STEP_COUNTER_KEY",
     "AdrTermState",
     "read_runner_checkpoint",
-    "stage_runner_adr",
+    "stage_adr_state",
     "write_runner_checkpoint",
 ]
 
@@ -65,6 +67,10 @@ class AdrTermState(Protocol):
 
 def _no_commit() -> None:
     """Nothing to restore."""
+
+
+NO_COMMIT: Commit = _no_commit
+"""The commit of a saved state without ADR (or of an env without an ADR term)."""
 
 
 def write_runner_checkpoint(
@@ -112,38 +118,49 @@ def read_runner_checkpoint(path: str) -> tuple[Checkpoint, str]:
     return load_checkpoint(path), location
 
 
-def stage_runner_adr(
-    term: AdrTermState | None, checkpoint: Checkpoint, path: str, *, rank: int = 0
+def stage_adr_state(
+    term: AdrTermState | None,
+    env_state: Mapping[str, Any] | None,
+    source: str,
+    *,
+    rank: int = 0,
 ) -> Commit:
-    """Check ``checkpoint``'s ADR state against ``term``; the commit restores it.
+    """Check a saved env state's ADR part against ``term``; the commit restores it.
 
-    A checkpoint of another number of envs (e.g. ``play`` with fewer), or a
-    rank other than 0 of a distributed run, restores the shared curriculum
-    (ranges, next limits, queues) and draws its envs' values from it.
+    A state of another number of envs (e.g. ``play`` with fewer), or a rank
+    other than 0 of a distributed run, restores the shared curriculum (ranges,
+    next limits, queues) and draws its envs' values from it. A state without
+    ADR (a stock run's) leaves ADR at its init ranges (a WARNING says so).
+
+    Args:
+        term: the env's ADR curriculum term (None: nothing to restore).
+        env_state: the checkpoint's env state (verified).
+        source: the checkpoint, as messages name it (its path).
+        rank: this process's rank.
 
     Raises:
-        IncompatibleCheckpointError: naming the file and the entry that does not fit.
+        IncompatibleCheckpointError: naming ``source`` and the entry that does not fit.
     """
-    env_state = checkpoint.env_state or {}
     if term is None:
-        return _no_commit
-    if ENGINE_STATE_KEY not in env_state:
-        log.warning("%s holds no ADR state: ADR starts from its init ranges", path)
-        return _no_commit
-    saved_envs = checkpoint.engine_state.get("num_envs") if checkpoint.engine_state else None
+        return NO_COMMIT
+    if env_state is None or ENGINE_STATE_KEY not in env_state:
+        log.warning("%s holds no ADR state: ADR starts from its init ranges", source)
+        return NO_COMMIT
+    engine_state = env_state[ENGINE_STATE_KEY]
+    saved_envs = engine_state.get("num_envs") if isinstance(engine_state, Mapping) else None
     shared_only = rank != 0 or saved_envs != term.core.num_envs
     if saved_envs != term.core.num_envs:
         log.warning(
             "%s was saved with %s envs, this env has %d: restoring the shared ADR "
             "curriculum only (ranges, next limits, queues); every env's ADR values are "
             "drawn afresh from the restored ranges (the saved per-env values are not restored)",
-            path,
+            source,
             saved_envs,
             term.core.num_envs,
         )
     elif shared_only:
-        log.info("%s: rank %d restores the shared ADR curriculum only", path, rank)
+        log.info("%s: rank %d restores the shared ADR curriculum only", source, rank)
     try:
         return term.stage_state_dict(env_state, shared_only=shared_only)
     except StateError as exc:
-        raise IncompatibleCheckpointError(path, str(exc)) from None
+        raise IncompatibleCheckpointError(source, str(exc)) from None

@@ -35,7 +35,7 @@ from adr_domain import ENGINE_STATE_KEY
 from adr_infra import ENV_STATE_KEY, is_temp_file, load_checkpoint
 from adr_lab.rsl_rl_checkpoint import STEP_COUNTER_KEY
 from app_helpers import trees_equal
-from isaaclab_cli import RUNS, train_command, train_env
+from isaaclab_cli import RUNS, start_train, train_command, train_env
 
 EXIT_PREEMPTED = 75
 ITERATIONS = 16
@@ -54,15 +54,10 @@ STOPPED = re.compile(
 )
 
 
-def _env() -> dict[str, str]:
-    return {**train_env(), "PYTHONUNBUFFERED": "1"}
-
-
-def _start(cwd: Path, run_name: str, *extra: str) -> subprocess.Popen[bytes]:
+def _start(cwd: Path, run_name: str) -> subprocess.Popen[bytes]:
     """``isaaclab train`` in ``cwd``, started, its output into ``<run_name>.log``."""
-    command = train_command(16, ITERATIONS, *SETTINGS, "--run_name", run_name, *extra)
-    with (cwd / f"{run_name}.log").open("wb") as log:
-        return subprocess.Popen(command, cwd=cwd, env=_env(), stdout=log, stderr=log)
+    command = train_command(16, ITERATIONS, *SETTINGS, "--run_name", run_name)
+    return start_train(cwd, run_name, command)
 
 
 def _output(cwd: Path, run_name: str) -> str:
@@ -113,7 +108,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         line = STOPPED.search(output)
         assert line is not None, (seed, output[-3000:])
         resumed = subprocess.run(
-            shlex.split(line.group(4)), cwd=cwd, env=_env(), capture_output=True, check=False
+            shlex.split(line.group(4)), cwd=cwd, env=train_env(), capture_output=True, check=False
         )
         assert resumed.returncode == 0, (seed, resumed.stdout[-3000:], resumed.stderr[-3000:])
         assert straight.wait(timeout=300) == 0, _output(cwd, "straight")[-3000:]

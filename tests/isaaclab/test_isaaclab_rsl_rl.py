@@ -36,7 +36,8 @@ from adr_infra import (
     save_checkpoint,
 )
 from adr_lab.isaaclab import adr_term
-from adr_lab.isaaclab.rsl_rl import ADR_PPO, AdrPPO, only_adr_term
+from adr_lab.isaaclab.env_state import only_adr_term
+from adr_lab.isaaclab.rsl_rl import ADR_PPO, AdrPPO
 from adr_lab.isaaclab.tasks.cartpole import TASK_ID
 from app_helpers import trees_equal
 from isaaclab_env import play
@@ -211,11 +212,11 @@ def test_adr_ppo_needs_exactly_one_adr_term(runner: OnPolicyRunner) -> None:
     term = adr_term(runner.env.unwrapped)
     bare = SimpleNamespace()
     with pytest.raises(ValueError, match=r"exactly one ADR curriculum term.*has 0 \(none\)"):
-        only_adr_term(bare)  # type: ignore[arg-type]
+        only_adr_term(bare, "AdrPPO", "PPO")  # type: ignore[arg-type]
     cfgs = [SimpleNamespace(func=term), SimpleNamespace(func=term)]
     manager = SimpleNamespace(active_terms=["adr", "adr2"], _term_cfgs=cfgs)
     with pytest.raises(ValueError, match=r"has 2 \('adr', 'adr2'\).*one AdrSpec"):
-        only_adr_term(SimpleNamespace(curriculum_manager=manager))  # type: ignore[arg-type]
+        only_adr_term(SimpleNamespace(curriculum_manager=manager), "AdrPPO", "PPO")  # type: ignore[arg-type]
 
 
 def _with_fewer_envs(env_state: dict[str, Any], count: int) -> dict[str, Any]:

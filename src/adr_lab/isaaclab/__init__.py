@@ -24,6 +24,11 @@
 * :mod:`adr_lab.isaaclab.rsl_rl` — ``AdrPPO``: rsl_rl's PPO that carries the
   ADR state through Isaac Lab's own rsl_rl checkpoints (imported by name from
   the agent config, not from here).
+* :mod:`adr_lab.isaaclab.rl_games` — the rl_games env ``rlgpu_adr``, which
+  carries the ADR state through Isaac Lab's own rl_games checkpoints (named
+  by the agent config's ``env_name``; imports rl_games).
+* :mod:`adr_lab.isaaclab.env_state` — what both save of the env, its
+  checksum, and the checked restore.
 """
 
 from adr_lab.isaaclab.bindings import EventBinding

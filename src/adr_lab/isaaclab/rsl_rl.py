@@ -20,40 +20,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from isaaclab.envs import ManagerBasedRLEnv
 from rsl_rl.algorithms import PPO
 
+from adr_lab.isaaclab.env_state import only_adr_term
 from adr_lab.isaaclab.runner import AdrRunnerParts, adopt_runner, building_runner
-from adr_lab.isaaclab.term import AdrCurriculumTerm, find_adr_term
+from adr_lab.isaaclab.term import AdrCurriculumTerm
 
-__all__ = ["ADR_PPO", "AdrPPO", "only_adr_term"]
+__all__ = ["ADR_PPO", "AdrPPO"]
 
 ADR_PPO = "adr_lab.isaaclab.rsl_rl:AdrPPO"
 """The ``algorithm.class_name`` that names :class:`AdrPPO` in an rsl_rl agent config."""
-
-
-def only_adr_term(env: ManagerBasedRLEnv) -> AdrCurriculumTerm:
-    """The env's one ADR curriculum term.
-
-    Raises:
-        ValueError: the env has no ADR curriculum term, or several (a
-            checkpoint holds one ADR state).
-    """
-    manager = getattr(env, "curriculum_manager", None)
-    names = list(manager.active_terms) if manager is not None else []
-    terms = {name: term for name in names if (term := find_adr_term(env, name)) is not None}
-    if len(terms) != 1:
-        found = ", ".join(repr(name) for name in terms) or "none"
-        raise ValueError(
-            f"AdrPPO ({ADR_PPO}) needs an env with exactly one ADR curriculum term "
-            f"(adr_lab.isaaclab.attach_adr); this env has {len(terms)} ({found}): "
-            + (
-                "use algorithm.class_name 'PPO' for an env without ADR"
-                if not terms
-                else "put all ADR parameters and bindings into one AdrSpec"
-            )
-        )
-    return next(iter(terms.values()))
 
 
 class AdrPPO(PPO):  # type: ignore[misc]
@@ -88,7 +64,7 @@ class AdrPPO(PPO):  # type: ignore[misc]
                 "ADR's save, load and learn; build the runner with this agent config"
             )
         unwrapped = env.unwrapped
-        term = only_adr_term(unwrapped)
+        term = only_adr_term(unwrapped, f"AdrPPO ({ADR_PPO})", "algorithm.class_name 'PPO'")
         alg = PPO.construct_algorithm(obs, env, cfg, device)
         if not isinstance(alg, AdrPPO):
             raise TypeError(

@@ -35,13 +35,9 @@ from typing import Any
 from isaaclab.envs import ManagerBasedRLEnv
 from rsl_rl.runners import OnPolicyRunner
 
+from adr_lab.isaaclab.env_state import adr_env_state, stage_adr_env_state
 from adr_lab.isaaclab.term import AdrCurriculumTerm
-from adr_lab.rsl_rl_checkpoint import (
-    STEP_COUNTER_KEY,
-    read_runner_checkpoint,
-    stage_runner_adr,
-    write_runner_checkpoint,
-)
+from adr_lab.rsl_rl_checkpoint import read_runner_checkpoint, write_runner_checkpoint
 from adr_lab.rsl_rl_hooks import IterationEnd
 
 __all__ = ["PROGRAM", "AdrRunnerParts", "adopt_runner", "building_runner", "isaaclab_resume_args"]
@@ -105,8 +101,7 @@ class AdrRunnerParts:
 
     def save(self, path: str, infos: dict[str, Any] | None = None) -> None:
         """Write the checkpoint at ``path`` atomically, with the ADR state and a checksum."""
-        env_state = {STEP_COUNTER_KEY: int(self.env.common_step_counter), **self.term.state_dict()}
-        write_runner_checkpoint(self.runner, path, env_state, infos)
+        write_runner_checkpoint(self.runner, path, adr_env_state(self.env, self.term), infos)
 
     def load(
         self,
@@ -126,12 +121,10 @@ class AdrRunnerParts:
                 message names the file and the entry); nothing has changed.
         """
         checkpoint, location = read_runner_checkpoint(path)
-        commit = stage_runner_adr(self.term, checkpoint, path, rank=self.runner.gpu_global_rank)
+        rank = self.runner.gpu_global_rank
+        commit = stage_adr_env_state(self.env, self.term, checkpoint.env_state, path, rank=rank)
         infos = self._stock_load(location, load_cfg, strict, map_location)
         commit()
-        counter = (checkpoint.env_state or {}).get(STEP_COUNTER_KEY)
-        if isinstance(counter, int):
-            self.env.common_step_counter = counter
         return infos
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:

@@ -34,7 +34,7 @@ from adr_lab.mjlab.terms import AdrCurriculum, adr_terms
 from adr_lab.rsl_rl_checkpoint import (
     STEP_COUNTER_KEY,
     read_runner_checkpoint,
-    stage_runner_adr,
+    stage_adr_state,
     write_runner_checkpoint,
 )
 from adr_lab.rsl_rl_hooks import IterationEnd
@@ -127,7 +127,9 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
                 file and the entry).
         """
         checkpoint, location = read_runner_checkpoint(path)
-        commit = stage_runner_adr(self._adr_term(), checkpoint, path, rank=self.gpu_global_rank)
+        commit = stage_adr_state(
+            self._adr_term(), checkpoint.env_state, path, rank=self.gpu_global_rank
+        )
         infos: dict[str, Any] = super().load(location, load_cfg, strict, map_location)
         commit()
         return infos
