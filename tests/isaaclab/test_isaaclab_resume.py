@@ -35,7 +35,7 @@ from adr_domain import ENGINE_STATE_KEY
 from adr_infra import ENV_STATE_KEY, is_temp_file, load_checkpoint
 from adr_lab.rsl_rl_checkpoint import STEP_COUNTER_KEY
 from app_helpers import trees_equal
-from isaaclab_cli import RUNS, start_train, train_command, train_env
+from isaaclab_cli import RUNS, saved_dict, start_train, train_command, train_env
 
 EXIT_PREEMPTED = 75
 ITERATIONS = 16
@@ -86,11 +86,6 @@ def _final(run: Path) -> Path:
     return max(run.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
 
 
-def _saved(path: Path) -> dict[str, Any]:
-    saved: dict[str, Any] = torch.load(path, weights_only=False)
-    return saved
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A straight run, and one stopped by SIGTERM at a random moment then resumed."""
@@ -126,11 +121,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "resumed_printed": _iterations(resumed.stdout.decode(errors="replace")),
         "saved": Path(line.group(3)),
         "stopped_run": stopped_run,
-        "at_stop": _saved(Path(line.group(3))),
-        "resumed": _saved(_final(resumed_run)),
-        "straight": _saved(_final(straight_run)),
-        "stopped_0": _saved(stopped_run / "model_0.pt"),
-        "straight_0": _saved(straight_run / "model_0.pt"),
+        "at_stop": saved_dict(Path(line.group(3))),
+        "resumed": saved_dict(_final(resumed_run)),
+        "straight": saved_dict(_final(straight_run)),
+        "stopped_0": saved_dict(stopped_run / "model_0.pt"),
+        "straight_0": saved_dict(straight_run / "model_0.pt"),
     }
 
 

@@ -24,7 +24,7 @@ from adr_domain import ENGINE_STATE_KEY
 from adr_infra import ENV_STATE_KEY
 from adr_lab.isaaclab.env_state import ADR_CHECKSUM_KEY, STEP_COUNTER_KEY
 from app_helpers import trees_equal
-from isaaclab_cli import RL_GAMES_RUNS, run_resume_legs, start_train, train_command
+from isaaclab_cli import RL_GAMES_RUNS, run_resume_legs, saved_dict, start_train, train_command
 
 HORIZON = 8
 SETTINGS = (
@@ -52,11 +52,6 @@ def _checkpoint(cwd: Path, name: str, epoch: int) -> Path:
     return path
 
 
-def _saved(path: Path) -> dict[str, Any]:
-    saved: dict[str, Any] = torch.load(path, weights_only=False)
-    return saved
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Epochs 1-2, epoch 3 resumed from the last checkpoint, and epochs 1-3 straight."""
@@ -64,9 +59,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     run_resume_legs(cwd, partial(_start, cwd), (2, 3, 3), lambda: _checkpoint(cwd, "first", 2))
     first = _checkpoint(cwd, "first", 2)
     return {
-        "first": _saved(first),
-        "resumed": _saved(_checkpoint(cwd, "resumed", 3)),
-        "straight": _saved(_checkpoint(cwd, "straight", 3)),
+        "first": saved_dict(first),
+        "resumed": saved_dict(_checkpoint(cwd, "resumed", 3)),
+        "straight": saved_dict(_checkpoint(cwd, "straight", 3)),
     }
 
 

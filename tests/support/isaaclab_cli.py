@@ -12,6 +12,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from adr_lab.isaaclab.tasks.cartpole import TASK_ID
 
@@ -99,3 +102,9 @@ def run_resume_legs(
             straight_run.kill()
             straight_run.wait()
     print(f"3 isaaclab train runs: {time.perf_counter() - begin:.1f} s")
+
+
+def saved_dict(path: Path) -> dict[str, Any]:
+    """The dict a trainer saved at ``path`` (as its own loader reads it)."""
+    saved: dict[str, Any] = torch.load(path, weights_only=False)
+    return saved
