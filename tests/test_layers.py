@@ -35,6 +35,7 @@ ALLOWED = {
         "mujoco_warp",
         "warp",
         "rsl_rl",
+        "rl_games",
         "isaaclab",
         "isaaclab_tasks",
         "isaaclab_newton",
