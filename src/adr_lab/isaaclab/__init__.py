@@ -19,8 +19,11 @@
   actuator gains, any term whose range reaches ``sample_uniform``).
 * :mod:`adr_lab.isaaclab.terms` — per-env COM, shape friction and gravity on
   Newton, for the Isaac Lab terms that cannot take one value per env.
-* :mod:`adr_lab.isaaclab.tasks` — ``Isaac-Cartpole-Adr``, registered through
-  Isaac Lab's ``isaaclab.tasks`` entry point.
+* :mod:`adr_lab.isaaclab.consumers` — ``adr_push``: pushes whose strength is
+  an ADR parameter no binding writes.
+* :mod:`adr_lab.isaaclab.tasks` — ``Isaac-Cartpole-Adr`` and
+  ``Isaac-Velocity-Flat-Anymal-C-Adr``, registered through Isaac Lab's
+  ``isaaclab.tasks`` entry point.
 * :mod:`adr_lab.isaaclab.rsl_rl` — ``AdrPPO``: rsl_rl's PPO that carries the
   ADR state through Isaac Lab's own rsl_rl checkpoints (imported by name from
   the agent config, not from here).
