@@ -28,6 +28,7 @@ fi
 # branch of its own fork (not on PyPI); rl-games 1.6.5 from PyPI runs its
 # rl_games back end. Isaac Lab's rl_games wrapper imports gym's spaces.
 "${PIP[@]}" torch==2.13.0 rl-games==1.6.5 gym==0.26.2
-# Our package (its entry point registers Isaac-Cartpole-Adr) and the test tools.
-"${PIP[@]}" torch==2.13.0 attrs pydantic PyYAML numpy pytest hypothesis
+# Our package (its entry point registers the ADR tasks), what its tools need here
+# (adr-ckpt, adr-plot, adr-eval) and the test tools.
+"${PIP[@]}" torch==2.13.0 attrs pydantic PyYAML numpy matplotlib h5py pytest hypothesis
 "${PIP[@]}" --no-deps -e .

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from adr_app.cli import plot
 from adr_app.cli.plot import figure
 
 
@@ -20,3 +25,25 @@ def test_every_panel_has_labeled_axes() -> None:
         "range (lower, upper)",
         "nats per dimension",
     ]
+
+
+def _write_adr_scalars(directory: Path) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(directory))
+    for step, upper in ((0, 1.0), (1, 1.2)):
+        writer.add_scalar("adr/params/pole_mass/lower", 1.0, step)
+        writer.add_scalar("adr/params/pole_mass/upper", upper, step)
+    writer.close()
+
+
+@pytest.mark.parametrize(("layout", "x_label"), [("summaries", "frames"), ("", "iteration")])
+def test_the_x_axis_names_the_trainer_s_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str, x_label: str
+) -> None:
+    """rl_games logs per frame (runs/<exp>/summaries/), rsl_rl per iteration (its run dir)."""
+    _write_adr_scalars(tmp_path / layout)
+    drawn: list[str] = []
+    monkeypatch.setattr(plot, "render", lambda *args: drawn.append(args[4]) or args[2])
+    assert plot.main([str(tmp_path)]) == 0
+    assert drawn == [x_label]

@@ -76,7 +76,9 @@ def _draw_npd(ax: Any, npd: Series) -> None:
     ax.set_ylabel("nats per dimension", fontsize=7)
 
 
-def figure(params: dict[str, dict[str, Series]], npd: Series, title: str = "") -> Any:
+def figure(
+    params: dict[str, dict[str, Series]], npd: Series, title: str = "", x_label: str = "frames"
+) -> Any:
     """A matplotlib figure: one panel per parameter (its range), one for NPD; every panel's
     axes are labeled (x: frames)."""
     import matplotlib
@@ -97,7 +99,7 @@ def figure(params: dict[str, dict[str, Series]], npd: Series, title: str = "") -
     if npd:
         _draw_npd(flat[len(names)], npd)
     for ax in flat[:panels]:
-        ax.set_xlabel("frames", fontsize=7)
+        ax.set_xlabel(x_label, fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in flat[panels:]:
         ax.axis("off")
@@ -107,10 +109,15 @@ def figure(params: dict[str, dict[str, Series]], npd: Series, title: str = "") -
 
 
 def render(
-    params: dict[str, dict[str, Series]], npd: Series, output: Path, title: str = ""
+    params: dict[str, dict[str, Series]],
+    npd: Series,
+    output: Path,
+    title: str = "",
+    x_label: str = "frames",
 ) -> Path:
     """Draw the ranges and NPD into ``output`` (PNG unless its suffix names another
-    format), written atomically: a failed write leaves no partial file.
+    format), written atomically: a failed write leaves no partial file. ``x_label``
+    names the TensorBoard step (rl_games: frames; rsl_rl: iterations).
 
     Raises:
         OSError: the file could not be written (a full disk, a denied permission).
@@ -121,7 +128,7 @@ def render(
 
     from adr_infra import atomic_write_bytes
 
-    fig = figure(params, npd, title)
+    fig = figure(params, npd, title, x_label)
     buffer = io.BytesIO()
     try:
         fig.savefig(buffer, dpi=110, format=output.suffix.lstrip(".") or "png")
@@ -188,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         params, npd = read_adr_scalars(summaries)
         if not params and not npd:
             raise ValueError(f"no ADR scalars in {summaries}")
-        render(params, npd, output, args.run.name)
+        x_label = "frames" if summaries.name == "summaries" else "iteration"
+        render(params, npd, output, args.run.name, x_label)
     except (FileNotFoundError, ValueError) as exc:
         print(f"adr-plot: error: {exc}", file=sys.stderr)
         return 1
