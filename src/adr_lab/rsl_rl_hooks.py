@@ -41,7 +41,14 @@ from adr_infra.preemption import (
     relaunch_program,
 )
 
-__all__ = ["IterationEnd", "IterationLogger", "IterationsStopped", "ResumeArgs", "tell_stopped"]
+__all__ = [
+    "IterationEnd",
+    "IterationLogger",
+    "IterationsStopped",
+    "ResumeArgs",
+    "drop_flags",
+    "tell_stopped",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +56,26 @@ ResumeArgs = Callable[[Sequence[str], str, int], list[str]]
 """``(args, saved, remaining) -> args``: this run's arguments as typed (``launch_args``) turned
 into those that resume it from the checkpoint ``saved`` for ``remaining`` more
 iterations (the framework's resume flags)."""
+
+
+def drop_flags(
+    args: Sequence[str], flags: Sequence[str], name: Callable[[str], str] = lambda f: f
+) -> list[str]:
+    """``args`` without the flags ``flags`` and their values (``--flag value`` or
+    ``--flag=value``); ``name`` normalizes a flag before the comparison."""
+    kept: list[str] = []
+    skip_value = False
+    for arg in args:
+        if skip_value and not arg.startswith("--"):
+            skip_value = False
+            continue
+        skip_value = False
+        flag = name(arg.split("=", 1)[0]) if arg.startswith("--") else ""
+        if flag in flags:
+            skip_value = "=" not in arg
+            continue
+        kept.append(arg)
+    return kept
 
 
 class IterationLogger:

@@ -17,7 +17,7 @@ from adr_domain.host_syncs import count_host_syncs
 from adr_lab.mjlab import adr_term
 from adr_lab.mjlab.resume import mjlab_resume_args
 from adr_lab.mjlab.runner import AdrOnPolicyRunner
-from adr_lab.rsl_rl_hooks import IterationLogger
+from adr_lab.rsl_rl_hooks import IterationLogger, drop_flags
 from adr_lab.tasks.cartpole import cartpole_adr_runner_cfg
 from lab_helpers import STEP_DT, build, cartpole_cfg, run
 from lab_resume_worker import scheduled_end
@@ -123,3 +123,11 @@ def test_the_resume_arguments_replace_the_resume_flags_of_any_spelling() -> None
         *("--agent.load-checkpoint", r"model_7\.pt$", "--agent.max-iterations", "42"),
         *("--log-root", "/r/logs"),
     ]
+
+
+def test_drop_flags_drops_a_flag_with_its_value_in_either_form_only() -> None:
+    """A flag followed by another flag had no value; nothing else is dropped."""
+    args = ["train", "--checkpoint", "a.pt", "--seed=5", "--max_iterations=3", "k=v"]
+    args += ["--checkpoint", "--headless", "--max_iterations", "7", "--run_name", "r"]
+    kept = drop_flags(args, ("--checkpoint", "--max_iterations"))
+    assert kept == ["train", "--seed=5", "k=v", "--headless", "--run_name", "r"]

@@ -38,7 +38,7 @@ from rsl_rl.runners import OnPolicyRunner
 from adr_lab.isaaclab.env_state import adr_env_state, stage_adr_env_state
 from adr_lab.isaaclab.term import AdrCurriculumTerm
 from adr_lab.rsl_rl_checkpoint import read_runner_checkpoint, write_runner_checkpoint
-from adr_lab.rsl_rl_hooks import IterationEnd
+from adr_lab.rsl_rl_hooks import IterationEnd, drop_flags
 
 __all__ = ["PROGRAM", "AdrRunnerParts", "adopt_runner", "building_runner", "isaaclab_resume_args"]
 
@@ -59,24 +59,11 @@ def building_runner(depth: int = 2) -> OnPolicyRunner | None:
     return runner if isinstance(runner, OnPolicyRunner) else None
 
 
-def _flag(arg: str) -> str:
-    return arg.split("=", 1)[0] if arg.startswith("--") else ""
-
-
 def isaaclab_resume_args(args: Sequence[str], saved: str, remaining: int) -> list[str]:
     """``isaaclab``'s arguments (``train`` first) resuming from ``saved`` for ``remaining``
     iterations: ``--checkpoint`` (absolute) and ``--max_iterations`` replace any given."""
-    kept: list[str] = []
-    skip_value = False
-    for arg in args:
-        if skip_value:
-            skip_value = False
-            continue
-        if _flag(arg) in RESUME_FLAGS:
-            skip_value = "=" not in arg
-            continue
-        kept.append(arg)
     checkpoint = str(Path(saved).resolve())
+    kept = drop_flags(args, RESUME_FLAGS)
     return [*kept, "--checkpoint", checkpoint, "--max_iterations", str(remaining)]
 
 

@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from adr_lab.rsl_rl_hooks import drop_flags
+
 __all__ = ["RESUME_FLAGS", "mjlab_resume_args"]
 
 RESUME_FLAGS = (
@@ -26,24 +28,9 @@ RESUME_FLAGS = (
 """The flags the resume command sets (any given before are replaced)."""
 
 
-def _flag(arg: str) -> str:
-    """``--agent.max_iterations=3`` -> ``--agent.max-iterations``."""
-    return arg.split("=", 1)[0].replace("_", "-") if arg.startswith("--") else ""
-
-
-def _without_resume_flags(args: Sequence[str]) -> list[str]:
-    kept: list[str] = []
-    skip_value = False
-    for arg in args:
-        if skip_value and not arg.startswith("--"):
-            skip_value = False
-            continue
-        skip_value = False
-        if _flag(arg) in RESUME_FLAGS:
-            skip_value = "=" not in arg
-            continue
-        kept.append(arg)
-    return kept
+def _flag_name(flag: str) -> str:
+    """``--agent.max_iterations`` -> ``--agent.max-iterations`` (tyro takes both)."""
+    return flag.replace("_", "-")
 
 
 def _exactly(name: str) -> str:
@@ -57,7 +44,7 @@ def mjlab_resume_args(args: Sequence[str], saved: str, remaining: int) -> list[s
     checkpoint = Path(saved).resolve()
     run_dir = checkpoint.parent
     return [
-        *_without_resume_flags(args),
+        *drop_flags(args, RESUME_FLAGS, _flag_name),
         *("--agent.resume", "True"),
         *("--agent.load-run", _exactly(run_dir.name)),
         *("--agent.load-checkpoint", _exactly(checkpoint.name)),
