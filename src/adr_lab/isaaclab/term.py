@@ -48,6 +48,7 @@ __all__ = [
     "AdrSpec",
     "adr_step_sync",
     "adr_term",
+    "adr_term_cfgs",
     "adr_value",
     "attach_adr",
     "find_adr_term",
@@ -233,14 +234,26 @@ def attach_adr(
     return env_cfg
 
 
+def adr_term_cfgs(env_cfg: ManagerBasedRLEnvCfg) -> list[CurriculumTermCfg]:
+    """The curriculum term configs of ``env_cfg`` whose ``params["spec"]`` is an
+    :class:`AdrSpec` (the ADR terms :func:`attach_adr` adds), in order."""
+    terms = env_cfg.curriculum
+    if terms is None:
+        return []
+    found = terms.values() if isinstance(terms, dict) else vars(terms).values()
+    return [
+        term
+        for term in found
+        if isinstance(getattr(term, "params", None), dict)
+        and isinstance(term.params.get("spec"), AdrSpec)
+    ]
+
+
 def freeze_adr(env_cfg: ManagerBasedRLEnvCfg) -> ManagerBasedRLEnvCfg:
     """Freeze the ranges of every ADR curriculum term of ``env_cfg`` (in place), for play:
     a policy then plays at the ranges of the checkpoint it loaded. Returns ``env_cfg``."""
-    terms = env_cfg.curriculum
-    for term in terms.values() if isinstance(terms, dict) else vars(terms or {}).values():
-        params = getattr(term, "params", None)
-        if isinstance(params, dict) and isinstance(params.get("spec"), AdrSpec):
-            params["spec"] = params["spec"].frozen()
+    for term in adr_term_cfgs(env_cfg):
+        term.params["spec"] = term.params["spec"].frozen()
     return env_cfg
 
 
