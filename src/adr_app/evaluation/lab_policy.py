@@ -1,13 +1,14 @@
-"""mjlab policies to evaluate: rsl_rl checkpoints of ``adr_lab`` ADR tasks.
+"""Policies to evaluate of manager-based ADR tasks: rsl_rl checkpoints of ``adr_lab``.
 
-:func:`load_lab_policy` reads a ``model_<it>.pt`` written by
-:class:`~adr_lab.mjlab.runner.AdrOnPolicyRunner` (or the newest of a run
-directory ``logs/rsl_rl/<experiment>/<time>``) and checks it against its task
-(given, or inferred from the checkpoint's experiment name): the ADR parameter
+:func:`load_lab_policy` reads a ``model_<it>.pt`` written by ``adr_lab``'s
+rsl_rl runners (mjlab's :class:`~adr_lab.mjlab.runner.AdrOnPolicyRunner`,
+Isaac Lab's :class:`~adr_lab.isaaclab.rsl_rl.AdrPPO`), or the newest of a run
+directory ``logs/rsl_rl/<experiment>/<time>``, and checks it against its task
+(given, or inferred by the framework's :class:`LabTasks`): the ADR parameter
 set of the checkpoint's engine state must be the task's. Nothing is built:
-the task's ADR config comes from mjlab's task registry, the policy's weights
-are loaded into the env's runner by the rollout
-(:mod:`~adr_app.evaluation.lab_rollout`).
+the task's ADR config comes from the framework's task registry
+(:data:`MJLAB_TASKS` here, :data:`~adr_app.evaluation.isaaclab_policy.ISAACLAB_TASKS`),
+the policy's weights are loaded into the env's runner by the rollout.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 import torch
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
     from adr_lab.mjlab import AdrSpec
 
 __all__ = [
+    "MJLAB_TASKS",
     "LabPolicy",
+    "LabTasks",
+    "infer_task",
     "is_lab_checkpoint",
     "lab_checkpoint_ranges",
     "load_lab_policy",
@@ -122,22 +126,67 @@ def task_spec(task: str) -> AdrSpec:
     return found
 
 
-def infer_task(checkpoint: Checkpoint, path: Path) -> str:
-    """The ADR task whose runner config logs to the checkpoint's experiment.
+def infer_task(
+    checkpoint: Checkpoint, path: Path, logging_to: Callable[[str | None], list[str]]
+) -> str:
+    """The one ADR task whose runner config logs to the checkpoint's experiment.
+
+    Args:
+        checkpoint: the checkpoint (its ``meta.experiment``).
+        path: its file, for messages.
+        logging_to: the framework's ADR tasks logging to an experiment.
 
     Raises:
         PolicyError: none or several do (then ``--task`` must name it).
     """
-    from mjlab.tasks.registry import load_rl_cfg
-
     experiment = checkpoint.meta.experiment
-    tasks = [t for t in adr_tasks() if load_rl_cfg(t).experiment_name == experiment]
+    tasks = logging_to(experiment)
     if len(tasks) != 1:
         found = f"tasks {tasks}" if tasks else "no ADR task"
         raise PolicyError(
             f"{path}: its experiment {experiment!r} names {found}; give --task TASK_ID"
         )
     return tasks[0]
+
+
+def _mjlab_tasks_logging_to(experiment: str | None) -> list[str]:
+    from mjlab.tasks.registry import load_rl_cfg
+
+    return [t for t in adr_tasks() if load_rl_cfg(t).experiment_name == experiment]
+
+
+class LabTasks(Protocol):
+    """A framework's registry of ADR tasks, as the loading of its policies needs it."""
+
+    @property
+    def framework(self) -> str:
+        """The framework's name, for messages."""
+        ...
+
+    def adr_config(self, task: str) -> ADRConfig:
+        """The task's ADR config (raises ``ValueError``: no such ADR task)."""
+        ...
+
+    def task_of(self, checkpoint: Checkpoint, path: Path) -> str:
+        """The task of a checkpoint given no ``--task`` (raises :class:`PolicyError`)."""
+        ...
+
+
+@attrs.frozen
+class _MjlabTasks:
+    """mjlab's task registry: the task of a checkpoint is the one logging to its experiment."""
+
+    framework: str = "mjlab"
+
+    def adr_config(self, task: str) -> ADRConfig:
+        return task_spec(task).adr
+
+    def task_of(self, checkpoint: Checkpoint, path: Path) -> str:
+        return infer_task(checkpoint, path, _mjlab_tasks_logging_to)
+
+
+MJLAB_TASKS: LabTasks = _MjlabTasks()
+"""mjlab's ADR tasks (mjlab is imported when first asked)."""
 
 
 def _check_param_set(checkpoint: Checkpoint, cfg: ADRConfig, task: str, path: Path) -> str:
@@ -156,14 +205,18 @@ def _iteration(checkpoint: Checkpoint) -> int | None:
 
 
 def load_lab_policy(
-    path: str | Path, task: str | None = None, label: str | None = None
+    path: str | Path,
+    task: str | None = None,
+    label: str | None = None,
+    tasks: LabTasks = MJLAB_TASKS,
 ) -> LabPolicy:
-    """Read an mjlab checkpoint (or a run directory's newest) for task ``task``.
+    """Read an rsl_rl ADR checkpoint (or a run directory's newest) for task ``task``.
 
     Args:
         path: a ``model_<it>.pt`` or a run directory ``logs/rsl_rl/<exp>/<time>``.
-        task: the mjlab task id; None: inferred from the checkpoint's experiment.
+        task: the task id; None: ``tasks.task_of`` the checkpoint.
         label: the policy's name; default ``<run dir>/model_<it>`` of the file.
+        tasks: the framework's task registry (default mjlab's).
 
     Raises:
         PolicyError: not an rsl_rl checkpoint with ADR state, or one of another task.
@@ -178,8 +231,8 @@ def load_lab_policy(
         raise PolicyError(f"{path}: not an rsl_rl checkpoint (no {ACTOR_KEY})")
     if checkpoint.engine_state is None:
         raise PolicyError(f"{path}: no ADR engine state (not written by AdrOnPolicyRunner)")
-    task = task or infer_task(checkpoint, path)
-    cfg = task_spec(task).adr
+    task = task or tasks.task_of(checkpoint, path)
+    cfg = tasks.adr_config(task)
     digest = _check_param_set(checkpoint, cfg, task, path)
     ranges = engine_ranges(checkpoint, cfg, path)
     log.info("read %s (iteration %s, task %s)", path, _iteration(checkpoint), task)
