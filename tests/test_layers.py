@@ -146,7 +146,8 @@ APP_ROOMS = {
 }
 
 
-def _app_rooms_imported(path: Path) -> set[str]:
+def _modules_imported(path: Path) -> set[str]:
+    """The dotted names of every module ``path`` imports (lazy imports included)."""
     tree = ast.parse(path.read_text(), filename=str(path))
     modules: set[str] = set()
     for node in ast.walk(tree):
@@ -154,6 +155,11 @@ def _app_rooms_imported(path: Path) -> set[str]:
             modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules.add(node.module)
+    return modules
+
+
+def _app_rooms_imported(path: Path) -> set[str]:
+    modules = _modules_imported(path)
     return {m.split(".")[1] for m in modules if m.startswith("adr_app.") and m != "adr_app.errors"}
 
 
@@ -175,3 +181,28 @@ def test_app_rooms_import_only_the_rooms_they_build_on(room: str) -> None:
     for path in sorted((SRC / "adr_app" / room).rglob("*.py")):
         wrong = _app_rooms_imported(path) - allowed
         assert not wrong, f"{path.relative_to(SRC)} imports adr_app rooms {sorted(wrong)}"
+
+
+# The simulators of adr_app.evaluation (they need separate venvs), what imports one, and
+# the only modules that may: the rest of the room imports in either venv.
+SIMULATORS = {
+    "mjlab": (("mjlab", "adr_lab.mjlab", "adr_lab.tasks"), {"lab_policy.py", "lab_rollout.py"}),
+    "Isaac Lab": (
+        ("isaaclab", "isaaclab_tasks", "isaaclab_rl", "isaaclab_newton", "adr_lab.isaaclab"),
+        {"isaaclab_policy.py", "isaaclab_rollout.py"},
+    ),
+}
+
+
+def _imports_any(path: Path, packages: tuple[str, ...]) -> bool:
+    return any(m == p or m.startswith(f"{p}.") for m in _modules_imported(path) for p in packages)
+
+
+@pytest.mark.parametrize("simulator", sorted(SIMULATORS))
+def test_each_simulator_is_imported_only_by_its_own_evaluation_modules(simulator: str) -> None:
+    """mjlab only in evaluation/lab_*.py, Isaac Lab only in evaluation/isaaclab_*.py."""
+    packages, homes = SIMULATORS[simulator]
+    importing = {
+        p.name for p in (SRC / "adr_app" / "evaluation").glob("*.py") if _imports_any(p, packages)
+    }
+    assert importing == homes, f"modules importing {simulator}: {sorted(importing)}"

@@ -1,5 +1,5 @@
 """``adr-eval``: evaluate policies side by side on a test set (embedded Reorient task,
-or mjlab ADR tasks: see :mod:`adr_app.cli.eval_lab`).
+or mjlab and Isaac Lab ADR tasks: see :mod:`adr_app.cli.eval_lab`).
 
 Usage::
 
@@ -73,8 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.add_argument("--train-config", type=Path, help="default cfg/train/ReorientPPO.yaml")
     p.add_argument("--task-config", type=Path, help="default cfg/task/Reorient.yaml")
-    p.add_argument("--task", help="mjlab ADR task id (default: from the checkpoints)")
-    p.add_argument("--episode-length-s", type=float, help="mjlab: episodes of this length (s)")
+    p.add_argument("--task", help="mjlab / Isaac Lab ADR task id (default: from the checkpoints)")
+    p.add_argument(
+        "--episode-length-s", type=float, help="rsl_rl tasks: episodes of this length (s)"
+    )
     return p
 
 

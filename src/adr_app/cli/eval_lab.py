@@ -1,28 +1,48 @@
-"""``adr-eval`` of mjlab ADR tasks (rsl_rl policies of ``adr_lab``): preparation and run.
+"""``adr-eval`` of mjlab and Isaac Lab ADR tasks (rsl_rl policies of ``adr_lab``).
 
-A POLICY is a ``model_<it>.pt`` of :class:`~adr_lab.mjlab.runner.AdrOnPolicyRunner`
-or a run directory ``logs/rsl_rl/<experiment>/<time>`` (its newest model),
-optionally ``LABEL=POLICY``; ``--over-training RUN_DIR`` evaluates every model
-of a run directory. The task is ``--task`` or inferred from each checkpoint's
-experiment. Everything is checked before any env is built (``ValueError``:
-exit 2). See ``docs/evaluation.md``.
+A POLICY is a ``model_<it>.pt`` of ``adr_lab``'s rsl_rl runners or a run
+directory ``logs/rsl_rl/<experiment>/<time>`` (its newest model), optionally
+``LABEL=POLICY``; ``--over-training RUN_DIR`` evaluates every model of a run
+directory. The framework is the simulator installed (mjlab and Isaac Lab
+live in separate venvs: Isaac Lab when mjlab is absent); the task is
+``--task`` or found by the framework's task registry
+(:class:`~adr_app.evaluation.lab_policy.LabTasks`). Everything is checked
+before any env is built (``ValueError``: exit 2). See ``docs/evaluation.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from adr_app.evaluation.evaluate import Evaluation, Progress
-    from adr_app.evaluation.lab_policy import LabPolicy
+    from adr_app.evaluation.lab_policy import LabPolicy, LabTasks
     from adr_app.evaluation.spec import EvalSpec
     from adr_domain.eval_cells import Cell
 
-__all__ = ["evaluate_lab_args", "is_lab_run", "prepare_lab"]
+__all__ = ["evaluate_lab_args", "is_lab_run", "isaaclab_installed", "lab_tasks", "prepare_lab"]
+
+
+def isaaclab_installed() -> bool:
+    """Whether rsl_rl policies are Isaac Lab's here: Isaac Lab is installed and mjlab is not."""
+    found = importlib.util.find_spec
+    return found("mjlab") is None and found("isaaclab") is not None
+
+
+def lab_tasks() -> LabTasks:
+    """The task registry of the installed framework (:func:`isaaclab_installed`)."""
+    if isaaclab_installed():
+        from adr_app.evaluation.isaaclab_policy import ISAACLAB_TASKS
+
+        return ISAACLAB_TASKS
+    from adr_app.evaluation.lab_policy import MJLAB_TASKS
+
+    return MJLAB_TASKS
 
 
 def _targets(args: argparse.Namespace) -> list[tuple[str | None, Path]]:
@@ -34,8 +54,8 @@ def _targets(args: argparse.Namespace) -> list[tuple[str | None, Path]]:
 
 
 def is_lab_run(args: argparse.Namespace) -> bool:
-    """Whether the command evaluates mjlab policies: ``--task``, a run directory, or an
-    rsl_rl checkpoint among the policies."""
+    """Whether the command evaluates rsl_rl policies (mjlab, Isaac Lab): ``--task``, a run
+    directory, or an rsl_rl checkpoint among the policies."""
     from adr_app.evaluation.lab_policy import is_lab_checkpoint, model_files
 
     if args.task is not None:
@@ -83,7 +103,8 @@ def prepare_lab(
 
     if args.episode_length_s is not None and not args.episode_length_s > 0:
         raise ValueError(f"--episode-length-s must be > 0, got {args.episode_length_s}")
-    policies = [load_lab_policy(p, args.task, label) for label, p in _lab_paths(args)]
+    tasks = lab_tasks()
+    policies = [load_lab_policy(p, args.task, label, tasks) for label, p in _lab_paths(args)]
     labels = [p.label for p in policies]
     if len(set(labels)) != len(labels):
         raise ValueError(f"two policies share a label ({labels}); name them LABEL=POLICY")
@@ -98,11 +119,15 @@ def evaluate_lab_args(
     cells: tuple[Cell, ...],
     progress: Progress | None,
 ) -> Evaluation:
-    """Run the evaluation; mjlab's and warp's chatter goes to stderr, not the table's stdout."""
-    from adr_app.evaluation.lab_rollout import evaluate_lab
+    """Run the evaluation; the simulator's and warp's chatter goes to stderr, not the
+    table's stdout."""
+    if isaaclab_installed():
+        from adr_app.evaluation.isaaclab_rollout import evaluate_isaaclab as evaluate
+    else:
+        from adr_app.evaluation.lab_rollout import evaluate_lab as evaluate
 
     with contextlib.redirect_stdout(sys.stderr):
-        return evaluate_lab(
+        return evaluate(
             policies,
             cells,
             episodes=args.episodes,

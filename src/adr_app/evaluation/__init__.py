@@ -1,4 +1,5 @@
-"""Robustness evaluation (``adr-eval``; ``docs/evaluation.md``): the embedded task, mjlab tasks.
+"""Robustness evaluation (``adr-eval``; ``docs/evaluation.md``): the embedded task, mjlab and
+Isaac Lab tasks.
 
 * :mod:`~adr_app.evaluation.policy` — checkpoints as deterministic policies.
 * :mod:`~adr_app.evaluation.spec` — test sets from the command line or YAML.
@@ -6,9 +7,12 @@
 * :mod:`~adr_app.evaluation.evaluate` — policies x test set (the Python API).
 * :mod:`~adr_app.evaluation.report` — rows, CSV, JSON, the terminal table.
 * :mod:`~adr_app.evaluation.plots` — sweeps, heatmaps, histograms, NPD curves.
-* :mod:`~adr_app.evaluation.lab_policy` and :mod:`~adr_app.evaluation.lab_rollout` —
-  mjlab ADR tasks (rsl_rl checkpoints, ``evaluate_lab``); not imported here, as they
-  import mjlab.
+* :mod:`~adr_app.evaluation.lab_policy` (rsl_rl checkpoints of ADR tasks) and
+  :mod:`~adr_app.evaluation.manager_rollout` (their pinned rollout, framework-free);
+  :mod:`~adr_app.evaluation.lab_rollout` (mjlab, ``evaluate_lab``) and
+  :mod:`~adr_app.evaluation.isaaclab_policy` / :mod:`~adr_app.evaluation.isaaclab_rollout`
+  (Isaac Lab, ``evaluate_isaaclab``) are not imported here, as they import the
+  simulator.
 
 The task-agnostic parts live in :mod:`adr_domain.eval_cells` (cells, builders,
 checks, per-env draws) and :mod:`adr_domain.eval_stats` (CIs, paired differences).
