@@ -23,7 +23,7 @@ from adr_app.evaluation.spec import EvalSpec, build_cells, parse_grid, parse_swe
 from adr_domain.eval_cells import Cell
 from adr_lab.mjlab import AdrSpec, adr_term
 from adr_lab.tasks.cartpole import BINDINGS, TASK_ID
-from eval_helpers import write_policy_checkpoint
+from eval_helpers import eval_refusal, forbid_building, write_policy_checkpoint
 from lab_eval_helpers import write_lab_checkpoint
 from lab_helpers import POLE_FRICTION, expected, small_adr, written
 
@@ -150,10 +150,7 @@ def test_over_training_evaluates_every_model_of_a_run_directory(
 
 @pytest.fixture
 def nothing_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("an env was built")
-
-    monkeypatch.setattr(lab_rollout, "ManagerBasedRlEnv", refuse)
+    forbid_building(monkeypatch, lab_rollout, "ManagerBasedRlEnv")
 
 
 @pytest.mark.parametrize(
@@ -174,11 +171,7 @@ def test_bad_input_exits_2_with_one_line_before_anything_is_built(
     nothing_built: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with pytest.raises(SystemExit) as info:
-        eval_cli.main([str(run_dir), *extra])
-    err = capsys.readouterr().err
-    assert info.value.code == 2, err
-    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert message in eval_refusal([str(run_dir), *extra], capsys)
 
 
 def test_policies_of_other_tasks_or_frameworks_are_refused(
@@ -197,7 +190,4 @@ def test_policies_of_other_tasks_or_frameworks_are_refused(
         ([str(run_dir), str(other)], "not that of task Mjlab-Cartpole-Balance-Adr"),
         ([str(run_dir), str(rl_games)], "not an rsl_rl checkpoint"),
     ):
-        with pytest.raises(SystemExit) as info:
-            eval_cli.main([*policies, "--set", "init"])
-        err = capsys.readouterr().err
-        assert info.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
+        assert message in eval_refusal([*policies, "--set", "init"], capsys)

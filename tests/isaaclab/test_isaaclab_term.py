@@ -26,11 +26,13 @@ from isaaclab_env import (
     BINDINGS,
     CART_DAMPING,
     HINGE_FRICTION,
+    OPERATION,
     POLE_MASS,
     SMALL_ADR,
     built,
     cartpole_cfg,
     event,
+    expected_field,
     play,
     readbacks,
     with_adr,
@@ -45,9 +47,6 @@ ADR = {
         "action_noise": {"init_range": [0.0, 0.0], "limits": [0.0, 0.5], "delta": 0.05},
     },
 }
-DEFAULTS = {"pole_mass": 1.0, "hinge_friction": 0.0, "cart_damping": 10.0}
-"""What each bound field holds in the asset (the binding's operation applies to it)."""
-OPERATION = {"pole_mass": "scale", "hinge_friction": "abs", "cart_damping": "scale"}
 
 
 def _params(**changes: Any) -> dict[str, Any]:
@@ -62,16 +61,10 @@ def env() -> Iterator[Any]:
         yield env
 
 
-def _expected(name: str, values: torch.Tensor) -> torch.Tensor:
-    """What the field must hold for engine values ``values``."""
-    default = DEFAULTS[name]
-    return values * default if OPERATION[name] == "scale" else values
-
-
 def _assert_fields_follow_the_engine(env: Any) -> None:
     engine = adr_term(env).engine
     for name, field in readbacks(env).items():
-        expected = _expected(name, engine.get(name))
+        expected = expected_field(name, engine.get(name))
         torch.testing.assert_close(field, expected, rtol=1e-6, atol=1e-6, msg=name)
 
 
@@ -140,7 +133,7 @@ def test_a_loaded_state_is_the_saved_one_and_every_env_plays_it_again(env: Any) 
     """state_dict, more play, load_state_dict: the engine and the fields are as saved."""
     term = adr_term(env)
     state = term.state_dict()
-    saved_values = {name: term.engine.get(name).clone() for name in DEFAULTS}
+    saved_values = {name: term.engine.get(name).clone() for name in OPERATION}
     play(env, 6 * 2)
     term.load_state_dict(state)
     assert trees_equal(term.state_dict(), state) == []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
 import yaml
 
@@ -17,6 +18,28 @@ from paths import ROOT
 
 TRAIN_CFG = ROOT / "cfg" / "train" / "ReorientPPO.yaml"
 TASK_CFG = ROOT / "cfg" / "task" / "Reorient.yaml"
+
+
+def eval_refusal(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run adr-eval in-process with ``argv``: it must exit 2 with one line on stderr (returned)."""
+    from adr_app.cli import eval as eval_cli
+
+    with pytest.raises(SystemExit) as info:
+        eval_cli.main(list(argv))
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def forbid_building(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    """Make ``module.name`` (an env class) fail the test if anything builds it."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an env was built")
+
+    monkeypatch.setattr(module, name, refuse)
 
 
 def train_params() -> dict[str, Any]:

@@ -75,6 +75,19 @@ def play(env: ManagerBasedRLEnv, steps: int) -> None:
         env.step(actions)
 
 
+DEFAULTS = {"pole_mass": 1.0, "hinge_friction": 0.0, "cart_damping": 10.0}
+"""What each bound field of :data:`BINDINGS` holds in the asset (the binding's operation
+applies to it)."""
+OPERATION = {"pole_mass": "scale", "hinge_friction": "abs", "cart_damping": "scale"}
+
+
+def expected_field(name: str, values: torch.Tensor) -> torch.Tensor:
+    """What the field that :data:`BINDINGS` binds ``name`` to must hold for engine values
+    ``values`` (:func:`readbacks` reads it)."""
+    default = DEFAULTS[name]
+    return values * default if OPERATION[name] == "scale" else values
+
+
 def readbacks(env: ManagerBasedRLEnv) -> Mapping[str, torch.Tensor]:
     """Per parameter, ``(N,)`` what the simulator holds (from the articulation's data)."""
     asset = env.scene["robot"]
