@@ -1,13 +1,16 @@
 """The ADR part of an Isaac Lab trainer's checkpoint: saved, verified and staged.
 
-One home for what every trainer hook (:mod:`adr_lab.isaaclab.rsl_rl`,
-:mod:`adr_lab.isaaclab.rl_games`) saves and restores of the env:
+One home for what every trainer hook (:mod:`adr_lab.isaaclab.runner` for
+rsl_rl, :mod:`adr_lab.isaaclab.rl_games`) saves and restores of the env:
 
+* :func:`only_adr_term`: the env's one ADR curriculum term.
 * :func:`adr_env_state`: the ADR term's state (``adr`` engine state,
   ``adr_params`` ranges, ``adr_lab`` with the noise stream) and the env's
-  ``common_step_counter``; :func:`~adr_infra.tree.tree_digest` of it is the
-  checksum saved beside it (:data:`ADR_CHECKSUM_KEY`).
-* :func:`verified_env_state`: the saved state, on the CPU, once its checksum holds.
+  ``common_step_counter``. rsl_rl's files carry a checksum of the whole file
+  (:mod:`adr_lab.rsl_rl_checkpoint`); rl_games writes only the env state it is
+  given, so there :func:`~adr_infra.tree.tree_digest` of it is saved inside it
+  (:data:`ADR_CHECKSUM_KEY`).
+* :func:`verified_env_state`: such a saved state, on the CPU, once its checksum holds.
 * :func:`stage_adr_env_state`: checks the whole state against the env before
   anything changes; the returned commit restores it. Another number of envs
   (``play``) restores the shared curriculum only (a WARNING names both counts);
