@@ -1,5 +1,5 @@
-"""adr-ckpt on an mjlab (rsl_rl) run directory, logs/rsl_rl/<exp>/<time>/model_<it>.pt
-(issue 17): list and inspect pick the newest file by iteration, not by name or time."""
+"""adr-ckpt on an mjlab (rsl_rl) run directory, logs/rsl_rl/<exp>/<time>/model_<it>.pt:
+list and inspect pick the newest file by iteration, not by name or time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""adr-plot's command line, for real (issue 17, item 9): what it is given and where it
+"""adr-plot's command line, for real: what it is given and where it
 writes, each failure one line, the path it reports the path it wrote."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A resume is the same run (issue 17): the README's sequences as written, real processes.
+"""A resume is the same run: the README's sequences as written, real processes.
 
 A run records its settings (runs/<exp>/run.yaml and every checkpoint); a resume takes them
 back with the command line's changes in one line; a finished run stays finished; a shape

@@ -92,7 +92,7 @@ def assert_loads_back(engine: ADREngine, cfg: dict[str, Any]) -> None:
 def test_unbounded_ranges_stop_at_the_largest_values_their_parameter_can_hold(
     spec: dict[str, Any], expected: list[float]
 ) -> None:
-    """The issue's case: 1024 updates of queue length 1 and objective 100 used to reach
+    """The case that broke: 1024 updates of queue length 1 and objective 100 used to reach
     [5.6e-309, inf] and a state that could not be loaded; now the range stops at the
     finite caps and the state loads back."""
     cfg = cfg_with({"x": spec})

@@ -49,7 +49,7 @@ IMPORT_FIRST = (
     "from mjlab.tasks.registry import load_env_cfg\n"
     "load_env_cfg('Mjlab-Cartpole-Balance-Adr')\n"
 )
-"""What a user ran (issue 17): our package first, then mjlab's registry."""
+"""What a user ran: our package first, then mjlab's registry."""
 
 
 def test_importing_adr_lab_mjlab_before_mjlab_registers_the_tasks_without_a_traceback(
