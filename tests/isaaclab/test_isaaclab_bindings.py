@@ -13,7 +13,10 @@ after a physics step.
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ import torch
 from isaaclab.envs import mdp
 from isaaclab.managers import CurriculumTermCfg, SceneEntityCfg
 
+from adr_domain.host_syncs import count_host_syncs
 from adr_lab import Survived
 from adr_lab.isaaclab import AdrCurriculumTerm, AdrSpec, EventBinding, adr_term
 from adr_lab.isaaclab.bindings import BoundEvent
@@ -269,3 +273,36 @@ def test_a_friction_range_that_could_go_negative_stops_the_build(env: Any) -> No
     named = "limits lower bound -1.5 would make shape_material_mu of body 'pole' of 'robot' -"
     assert named in message
     assert message.endswith("operation add); shape_material_mu must be >= 0")
+
+
+@contextmanager
+def _numpy_callers() -> Iterator[list[list[str]]]:
+    """The files of the three frames that led to each ``Tensor.numpy`` call in the block."""
+    original = torch.Tensor.numpy
+    callers: list[list[str]] = []
+
+    def spy(self: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        callers.append([frame.filename for frame in traceback.extract_stack(limit=4)[:-1]])
+        return original(self, *args, **kwargs)
+
+    torch.Tensor.numpy = spy  # type: ignore[method-assign]
+    try:
+        yield callers
+    finally:
+        torch.Tensor.numpy = original  # type: ignore[method-assign]
+
+
+def test_writing_every_binding_reads_nothing_back_to_the_host(env: Any) -> None:
+    """The writes of a reset (Isaac Lab's mass and inertia terms, our COM, friction and
+    gravity terms) for some envs: no operation that would wait for a GPU. The only ones
+    counted are Warp handing CPU tensors to its kernels through ``__array__`` (numpy),
+    which takes ``__cuda_array_interface__`` for GPU tensors instead."""
+    ids = torch.tensor([1, 4, 6], dtype=torch.long)
+    for bound in adr_term(env).events:
+        with count_host_syncs() as counter, _numpy_callers() as callers:
+            bound.apply(ids)
+        counts = dict(counter.counts)
+        assert set(counts) <= {"Tensor.numpy"}, (bound.binding.param, counts)
+        assert len(callers) == counts.get("Tensor.numpy", 0)
+        from_warp = [any(Path(f).match("warp/_src/context.py") for f in c) for c in callers]
+        assert all(from_warp), callers
