@@ -100,13 +100,20 @@ class ADREngine(StagedLoad):
         self.cfg = ADRConfig.from_mapping(cfg)
         if not is_int(num_envs) or num_envs <= 0:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        self.device = torch.device(device)
+        self.num_envs = num_envs
+        self.params = ParamTable.from_config(self.cfg, self.device)
+        self.queue_length = self.cfg.adr_queue_threshold_length
+        self._rules = UpdateRules(compile_update)
+        self._start(exchange, seed)
+
+    def _start(self, exchange: BoundaryExchange | None, seed: int) -> None:
+        """Every state tensor fresh (init ranges, empty queues, rollout workers), for
+        this process's place in the run; tensor parameters drawn from the init ranges."""
         self._exchange = exchange
         self.rank = 0 if exchange is None else exchange.rank
         self.world_size = 1 if exchange is None else exchange.world_size
-        self.device = dev = torch.device(device)
-        self.num_envs = num_envs
-        self.params = ParamTable.from_config(self.cfg, dev)
-        self.queue_length = self.cfg.adr_queue_threshold_length
+        dev, num_envs = self.device, self.num_envs
         self.step = 0
         self.generation = 0
         self.tables = EngineTables.build(self.params, num_envs, self.world_size, dev)
@@ -126,9 +133,20 @@ class ADREngine(StagedLoad):
         fresh_ranges(b, self.params, self.tables.outward)
         if exchange is not None:
             check_ranks_agree(exchange, self.cfg, self.params, num_envs, dev)
-        self._rules = UpdateRules(compile_update)
         everyone = self.tables.positions[:num_envs]
         self.values.resample(everyone, workers.pin_codes(b.types, b.modes, everyone))
+
+    def join(self, exchange: BoundaryExchange, seed: int) -> None:
+        """Start afresh as one rank of a distributed run (a collective on every rank).
+
+        For an engine built before the run's process group existed (a trainer
+        that makes the group after the env): as if built with ``exchange`` and
+        ``seed`` (the seed every rank agreed on); what it held before is dropped.
+
+        Raises:
+            ValueError: the ranks' configs, parameter sets or env counts differ.
+        """
+        self._start(exchange, seed)
 
     # ------------------------------------------------------------------ per-env values
 

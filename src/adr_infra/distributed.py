@@ -24,6 +24,7 @@ __all__ = [
     "agreed_seed",
     "exchange_from_environment",
     "exit_without_teardown",
+    "group_exists",
     "init_process_group",
     "join_process_group",
     "launched_world_size",
@@ -131,6 +132,11 @@ def init_process_group(
         )
         log.info("rank %d/%d joined the %s process group", rank, world_size, backend)
     return rank, local_rank, world_size
+
+
+def group_exists() -> bool:
+    """Whether this process has joined a ``torch.distributed`` process group."""
+    return bool(dist.is_available() and dist.is_initialized())
 
 
 def launched_world_size() -> int:

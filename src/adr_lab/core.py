@@ -31,6 +31,7 @@ from adr_domain import (
     SCHEMA_VERSION_KEY,
     ADRConfig,
     ADREngine,
+    BoundaryExchange,
     Commit,
     StagedLoad,
     StateReader,
@@ -51,6 +52,7 @@ __all__ = [
     "AdrCore",
     "ManagerEnvIds",
     "finished_envs",
+    "join_run",
     "probe_objective",
     "publish_log",
     "resolve_env_ids",
@@ -161,6 +163,13 @@ class AdrCore(StagedLoad):
         except ValueError as exc:
             raise ValueError(f"ADR objective {self.objective_name}: {exc}") from exc
 
+    def join(self, exchange: BoundaryExchange, seed: int) -> None:
+        """Start afresh as one rank of a distributed run (``ADREngine.join``; a collective):
+        the engine with the ranks' agreed ``seed``, the noise stream re-seeded for this rank."""
+        self.engine.join(exchange, seed)
+        self.noise.manual_seed(noise_seed(seed, self.engine.rank))
+        self.last_report = self.engine.report()
+
     def note_step(self) -> None:
         """Say that every env has just stepped (a host flag; see :func:`update_on_reset`)."""
         self._stepped = True
@@ -258,18 +267,31 @@ def start_core(
     device: torch.device,
     seed: int,
     objective: Objective,
+    *,
+    join: bool = True,
 ) -> AdrCore:
     """The engine glue of a curriculum term being built: one engine for the env's envs.
 
     Joins the ``torchrun`` group when there is one (all ranks then take rank 0's
-    ``seed``) and probes the objective (:func:`probe_objective`).
+    ``seed``), unless ``join`` is False (then :func:`join_run` does it later), and
+    probes the objective (:func:`probe_objective`).
     """
-    exchange = exchange_from_environment(device)
+    exchange = exchange_from_environment(device) if join else None
     seed = agreed_seed(seed, exchange, device)
     engine = ADREngine(adr, env.num_envs, device=device, seed=seed, exchange=exchange)
     core = AdrCore(engine, seed=seed, objective_name=repr(objective))
     probe_objective(core, objective, env)
     return core
+
+
+def join_run(core: AdrCore, seed: int) -> None:
+    """Join the ``torchrun`` group (the one that exists, else a new one) and start the
+    engine afresh in it, with rank 0's ``seed`` (collectives: every rank calls this)."""
+    device = core.engine.device
+    exchange = exchange_from_environment(device)
+    if exchange is None:
+        raise RuntimeError("join_run needs a torchrun launch of several processes")
+    core.join(exchange, agreed_seed(seed, exchange, device))
 
 
 def resolve_env_ids(env_ids: ManagerEnvIds, num_envs: int, device: torch.device) -> torch.Tensor:

@@ -130,3 +130,34 @@ def test_ranks_with_different_adr_options_refuse_to_start() -> None:
                 ),
             ]
         )
+
+
+def test_an_engine_that_joins_a_run_later_is_one_built_in_it() -> None:
+    """``join`` after local updates: the engine of each rank equals one built with that
+    exchange and seed, and both evolve alike from there (what came before is dropped)."""
+    cfg = small_cfg()
+    objective = torch.full((N,), 30.0)
+    _, built_in = ranks(cfg, seed=7)
+    late = [ADREngine(cfg, N, seed=rank) for rank in range(W)]  # each its own seed
+    for engine in late:
+        engine.update(torch.arange(N), objective)
+    hub = Hub(W)
+    joins = zip(late, hub.exchanges(), strict=True)
+    on_all_ranks([lambda e=e, x=x: e.join(x, 7) for e, x in joins])
+    for _ in range(3):
+        for group in (built_in, late):
+            on_all_ranks([lambda e=e: e.update(torch.arange(N), objective) for e in group])
+    for joined, built in zip(late, built_in, strict=True):
+        assert joined.rank == built.rank and joined.world_size == W
+        assert _same(joined.state_dict(), built.state_dict())
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal state trees: tensors equal (dtype, shape, values), the rest ``==``."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return bool(a == b)

@@ -73,4 +73,5 @@ class AdrPPO(PPO):  # type: ignore[misc]
             )
         alg.adr = term
         alg.runner_parts = adopt_runner(runner, unwrapped, term)
+        term.join_run()  # under torchrun: the group the runner has just made
         return alg

@@ -38,8 +38,15 @@ from isaaclab.envs import ManagerBasedRLEnv, ManagerBasedRLEnvCfg
 from isaaclab.managers import CurriculumTermCfg, EventTermCfg, ManagerTermBase
 
 from adr_domain import ADRConfig, ADREngine, Commit
-from adr_infra.distributed import launched_world_size
-from adr_lab.core import ManagerEnvIds, publish_log, resolve_env_ids, start_core, update_on_reset
+from adr_infra.distributed import group_exists, launched_world_size
+from adr_lab.core import (
+    ManagerEnvIds,
+    join_run,
+    publish_log,
+    resolve_env_ids,
+    start_core,
+    update_on_reset,
+)
 from adr_lab.isaaclab.bindings import BoundEvent, EventBinding
 from adr_lab.objectives import Objective
 
@@ -111,7 +118,11 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
         self.objective = spec.objective
         device = torch.device(env.device)
         seed = spec.seed if spec.seed is not None else (env.cfg.seed or 0)
-        self.core = start_core(spec.adr, env, device, seed, self.objective)
+        # Under torchrun with no process group yet, a trainer may make the group
+        # after the env (rsl_rl's runner does): join it then (join_run).
+        self._seed, self._joins_later = seed, launched_world_size() > 1 and not group_exists()
+        joins_now = not self._joins_later
+        self.core = start_core(spec.adr, env, device, seed, self.objective, join=joins_now)
         self.events = [BoundEvent(b, env, self.core.engine) for b in spec.bindings]
         self._all = torch.arange(env.num_envs, device=device)
         self._counter_at_update: int | None = None
@@ -141,14 +152,35 @@ class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]
             self.core.note_step()
         self._counter_at_update = counter
 
+    def join_run(self) -> None:
+        """Join the ``torchrun`` run's process group, if the term was built before it
+        existed: every rank at once (a collective), e.g. from ``AdrPPO`` once rsl_rl's
+        runner made the group, else after the first step (:meth:`sync_step`).
+
+        The engine starts afresh with rank 0's seed (``AdrCore.join``; results
+        recorded before, of episodes that ended in the first step, are dropped)
+        and every env's values are written. A no-op when there is nothing to join.
+        """
+        if not self._joins_later:
+            return
+        join_run(self.core, self._seed)
+        self._joins_later = False
+        self.apply(self._all)
+
     def sync_step(self, env: ManagerBasedRLEnv) -> None:
         """In a ``torchrun`` run, update with no results when this step reset no env here.
 
         The engine update is a collective, and Isaac Lab calls the term only on
         steps where some env of this rank resets; :func:`adr_step_sync` calls
         this after every step's resets, so every rank updates once per step.
+        After the first step of a term that has not joined the run yet, every
+        rank joins it here instead (:meth:`join_run`).
         """
         counter = int(env.common_step_counter)
+        if self._joins_later:
+            self.join_run()
+            self._counter_at_update = counter
+            return
         if not self.core.distributed or self._counter_at_update == counter:
             return
         self._counter_at_update = counter
