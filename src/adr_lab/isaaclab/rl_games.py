@@ -30,8 +30,10 @@ registers it; a task's ``rl_games_cfg_entry_point`` that returns its output
 train`` / ``play`` need. Stock rl_games players (``env_name: rlgpu``) load
 these checkpoints unchanged: Isaac Lab's wrapper ignores ``env_state``.
 
-Under rl_games' ``multi_gpu`` only rank 0 saves, so every rank would restore
-rank 0's per-env ADR state; a distributed resume is not handled here.
+A distributed resume (rl_games' ``multi_gpu``) is not handled here: only rank 0
+saves, and rl_games makes its process group after the env is built, so the ADR
+term joins it after the first step (``AdrCurriculumTerm.join_run``), which
+starts the engine afresh and drops an ADR state restored before.
 """
 
 from __future__ import annotations
