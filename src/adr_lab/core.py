@@ -52,6 +52,7 @@ __all__ = [
     "AdrCore",
     "ManagerEnvIds",
     "finished_envs",
+    "frozen_adr",
     "join_run",
     "probe_objective",
     "publish_log",
@@ -292,6 +293,12 @@ def join_run(core: AdrCore, seed: int) -> None:
     if exchange is None:
         raise RuntimeError("join_run needs a torchrun launch of several processes")
     core.join(exchange, agreed_seed(seed, exchange, device))
+
+
+def frozen_adr(adr: ADRConfig) -> ADRConfig:
+    """``adr`` with its ranges frozen (``update_adr_ranges: false``): an env that finishes
+    an episode draws from the current (e.g. loaded) ranges, and nothing is recorded."""
+    return adr.model_copy(update={"update_adr_ranges": False})
 
 
 def resolve_env_ids(env_ids: ManagerEnvIds, num_envs: int, device: torch.device) -> torch.Tensor:

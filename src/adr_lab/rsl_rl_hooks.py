@@ -18,7 +18,7 @@ proxy that forwards everything and runs one step after each ``log``:
 
 A runner composes it (see ``adr_lab.mjlab.runner.AdrOnPolicyRunner``)::
 
-    self.iteration_end = IterationEnd(self, check=..., resume_args=..., label="mjlab train")
+    self.iteration_end = IterationEnd(self, check=..., resume_args=..., program="mjlab train")
 
     def learn(self, num_learning_iterations, init_at_random_ep_len=False):
         self.iteration_end.learn(partial(super().learn, num_learning_iterations, ...))
@@ -127,18 +127,21 @@ class IterationEnd:
         runner: an rsl_rl ``OnPolicyRunner`` (its ``logger`` is wrapped now).
         check: raises what ADR kept out of its state (``AdrCore.check``).
         resume_args: the framework's resume flags (:data:`ResumeArgs`).
-        label: how this process names itself in its messages.
+        program: how the run names itself in its messages; a rank other than 0 of a
+            distributed run adds ``rank <r>`` (``runner.gpu_global_rank``).
 
     Attributes:
         stop: the stop request the signal handlers fill during :meth:`learn`.
     """
 
     def __init__(
-        self, runner: Any, *, check: Callable[[], None], resume_args: ResumeArgs, label: str
+        self, runner: Any, *, check: Callable[[], None], resume_args: ResumeArgs, program: str
     ) -> None:
         self.runner = runner
         self.check = check
         self.resume_args = resume_args
+        rank = runner.gpu_global_rank
+        label = program if rank == 0 else f"{program} rank {rank}"
         self.stop = StopRequest(label, unit="iteration")
         runner.logger = IterationLogger(runner.logger, self.after_log)
 

@@ -26,6 +26,7 @@ from adr_app.evaluation.lab_policy import LabPolicy, task_spec
 from adr_app.evaluation.manager_rollout import ManagerEvaluation, inference_policy, play_pinned
 from adr_app.evaluation.rollout import RolloutResult
 from adr_domain.eval_cells import Range
+from adr_lab.core import frozen_adr
 from adr_lab.mjlab import AdrCurriculum, AdrSpec
 from adr_lab.mjlab.terms import adr_terms
 
@@ -38,8 +39,7 @@ the model)."""
 
 
 def _frozen(spec: AdrSpec, seed: int) -> AdrSpec:
-    adr = {**spec.adr.model_dump(mode="json"), "update_adr_ranges": False}
-    return attrs.evolve(spec, adr=adr, seed=seed)
+    return attrs.evolve(spec, adr=frozen_adr(spec.adr), seed=seed)
 
 
 def lab_env_cfg(

@@ -36,7 +36,6 @@ __all__ = [
     "ADR_CHECKSUM_KEY",
     "STEP_COUNTER_KEY",
     "adr_env_state",
-    "no_commit",
     "only_adr_term",
     "stage_adr_env_state",
     "verified_env_state",
@@ -46,10 +45,6 @@ log = logging.getLogger(__name__)
 
 ADR_CHECKSUM_KEY = "adr_env_state_checksum"
 """The entry holding :func:`~adr_infra.tree.tree_digest` of the saved env state."""
-
-
-no_commit = NO_COMMIT
-"""Nothing to restore (the commit of a checkpoint without ADR state)."""
 
 
 def only_adr_term(env: ManagerBasedRLEnv, user: str, plain: str) -> AdrCurriculumTerm:
@@ -142,7 +137,7 @@ def stage_adr_env_state(
 
     def commit() -> None:
         restore()
-        if isinstance(counter, int) and restore is not no_commit:
+        if isinstance(counter, int) and restore is not NO_COMMIT:
             env.common_step_counter = counter
 
     return commit

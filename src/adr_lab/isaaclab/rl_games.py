@@ -49,11 +49,11 @@ from adr_infra.tree import tree_digest
 from adr_lab.isaaclab.env_state import (
     ADR_CHECKSUM_KEY,
     adr_env_state,
-    no_commit,
     only_adr_term,
     stage_adr_env_state,
     verified_env_state,
 )
+from adr_lab.rsl_rl_checkpoint import NO_COMMIT
 
 __all__ = [
     "ADR_ENV_NAME",
@@ -96,7 +96,7 @@ class AdrRlGamesEnv:
         self.adr = only_adr_term(
             self.adr_env, f"rl_games env {ADR_ENV_NAME!r}", f"env_name {ISAACLAB_ENV_NAME!r}"
         )
-        self._restored: Commit = no_commit
+        self._restored: Commit = NO_COMMIT
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.env, name)
@@ -114,7 +114,7 @@ class AdrRlGamesEnv:
         """
         observations = self.env.reset()
         self._restored()
-        self._restored = no_commit
+        self._restored = NO_COMMIT
         return observations
 
     def set_train_info(self, env_frames: Any, *args: Any, **kwargs: Any) -> None:

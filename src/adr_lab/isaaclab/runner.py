@@ -124,12 +124,11 @@ class AdrRunnerParts:
         """The runner's end-of-iteration step, built at the first ``learn`` (the runner
         makes its logger after the algorithm, so not before)."""
         if self._iteration_end is None:
-            rank = self.runner.gpu_global_rank
             self._iteration_end = IterationEnd(
                 self.runner,
                 check=self.term.core.check,
                 resume_args=isaaclab_resume_args,
-                label=PROGRAM if rank == 0 else f"{PROGRAM} rank {rank}",
+                program=PROGRAM,
             )
         return self._iteration_end
 

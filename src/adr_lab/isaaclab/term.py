@@ -41,6 +41,7 @@ from adr_domain import ADRConfig, ADREngine, Commit
 from adr_infra.distributed import group_exists, launched_world_size
 from adr_lab.core import (
     ManagerEnvIds,
+    frozen_adr,
     join_run,
     publish_log,
     resolve_env_ids,
@@ -94,8 +95,7 @@ class AdrSpec:
     def frozen(self) -> AdrSpec:
         """This spec with the ranges frozen (``update_adr_ranges: false``): every env
         that finishes an episode draws from the current (e.g. loaded) ranges."""
-        adr = self.adr.model_copy(update={"update_adr_ranges": False})
-        return attrs.evolve(self, adr=adr)
+        return attrs.evolve(self, adr=frozen_adr(self.adr))
 
 
 class AdrCurriculumTerm(ManagerTermBase):  # type: ignore[misc]

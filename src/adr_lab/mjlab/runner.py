@@ -85,9 +85,8 @@ class AdrOnPolicyRunner(MjlabOnPolicyRunner):
         super().__init__(env, train_cfg, log_dir, device)
         if term is not None:
             term.core.check_every = None  # checked once per iteration instead
-        label = PROGRAM if self.gpu_global_rank == 0 else f"{PROGRAM} rank {self.gpu_global_rank}"
         self.iteration_end = IterationEnd(
-            self, check=self._check_adr, resume_args=mjlab_resume_args, label=label
+            self, check=self._check_adr, resume_args=mjlab_resume_args, program=PROGRAM
         )
 
     def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
