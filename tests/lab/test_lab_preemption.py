@@ -23,7 +23,10 @@ pytestmark = pytest.mark.slow
 
 EXIT_PREEMPTED = 75
 TRAIN = [sys.executable, str(SUPPORT / "lab_preempt_train.py"), "Test-Cartpole-Scheduled-Adr"]
-ITERATIONS = 12
+ITERATIONS = 24
+STOP_BY = ITERATIONS // 2
+"""The signal comes once a random iteration below this one printed (then within 50 ms):
+iterations take about 0.1 s here, so a wall-clock delay could miss the training."""
 TINY = [
     *("--env.scene.num-envs", "8", "--agent.num-steps-per-env", "2"),
     *("--agent.save-interval", "1000", "--agent.logger", "tensorboard"),
@@ -59,8 +62,9 @@ def test_sigterm_at_a_random_moment_saves_the_iteration_reached_and_resumes_exac
     monkeypatch.setenv("PYTHONPATH", support_pythonpath())
     straight = Running([*TRAIN, *TINY, "--agent.experiment-name", "straight"], tmp_path, "s")
     first = Running([*TRAIN, *TINY, "--agent.experiment-name", "pre"], tmp_path, "first")
-    first.wait_until(lambda r: bool(_iterations(r.stdout)), timeout=300)
-    time.sleep(rng.uniform(0.0, 2.0))
+    after = rng.randrange(STOP_BY)
+    first.wait_until(lambda r: len(_iterations(r.stdout)) > after, timeout=300)
+    time.sleep(rng.uniform(0.0, 0.05))
     os.kill(first.pid, signal.SIGTERM)
     assert first.wait(timeout=300) == EXIT_PREEMPTED, (seed, first.stderr[-3000:])
     assert straight.wait(timeout=300) == 0, straight.stderr[-3000:]
